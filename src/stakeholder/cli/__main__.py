@@ -1,0 +1,5 @@
+import sys
+
+from stakeholder.cli import main
+
+sys.exit(main())
