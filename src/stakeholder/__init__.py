@@ -10,6 +10,7 @@ from __future__ import annotations
 # errors
 from stakeholder._errors import (
     ConfigurationError,
+    InputFileError,
     InvalidDomain,
     InvalidEmail,
     InvalidPhone,
@@ -82,6 +83,7 @@ __all__ = [
     "Evidence",
     "EvidenceKind",
     "IdentityPolicy",
+    "InputFileError",
     "InvalidDomain",
     "InvalidEmail",
     "InvalidPhone",

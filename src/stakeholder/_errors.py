@@ -12,6 +12,7 @@ __all__ = [
     "InvalidDomain",
     "InvalidEmail",
     "InvalidPhone",
+    "InputFileError",
     "InvalidRecord",
     "MissingDependency",
     "StakeholderError",
@@ -73,6 +74,17 @@ class InvalidRecord(_InvalidValue):
 
 class ConfigurationError(StakeholderError, ValueError):
     """A policy or option contradicts itself (for example a value in two picklists)."""
+
+
+class InputFileError(StakeholderError, OSError):
+    """An input file cannot be used at all (missing, unreadable, unknown format).
+
+    Bad *items* inside a usable file are never raised: they become `Rejection`s.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"cannot use input file {str(path)!r}: {reason}")
+        self.path, self.reason = path, reason
 
 
 class StorageError(StakeholderError, RuntimeError):
