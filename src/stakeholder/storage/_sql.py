@@ -1,0 +1,528 @@
+"""What the SQLite and PostgreSQL back ends share: the repositories, written once over a
+small session interface. SQL is written with `?` placeholders; the PostgreSQL session
+translates them. Every value goes in as a bound parameter, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from stakeholder._identity import EmailAddress
+from stakeholder._model import Account, Contact
+from stakeholder._ownership import SyncIssue
+from stakeholder._routing import Override, RouteStatus, RoutingDecision
+from stakeholder.storage import _codec as codec
+from stakeholder.storage._memory import active_overrides, check_window, override_history
+from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
+
+Row = tuple[Any, ...]
+
+
+class Dialect:
+    """How keys are matched. SQLite compares key columns directly; PostgreSQL matches
+    `md5(column)` first (its key indexes are on md5, so that ids of any length can be
+    keys) and then the column itself."""
+
+    def __init__(self, name: str, *, hashed_keys: bool) -> None:
+        self.name = name
+        self.hashed_keys = hashed_keys
+
+    def eq(self, *columns: str) -> str:
+        """`a = ? AND b = ?` for key columns, in this dialect."""
+        if not self.hashed_keys:
+            return " AND ".join(f"{c} = ?" for c in columns)
+        return " AND ".join(f"md5({c}) = md5(?) AND {c} = ?" for c in columns)
+
+    def params(self, *values: Any) -> tuple[Any, ...]:
+        """The parameters for `eq(...)` with these values."""
+        if not self.hashed_keys:
+            return values
+        return tuple(v for value in values for v in (value, value))
+
+    def join(self, left: str, right: str, *columns: str) -> str:
+        pairs = [f"{left}.{c} = {right}.{c}" for c in columns]
+        if self.hashed_keys:
+            pairs = [f"md5({left}.{c}) = md5({right}.{c})" for c in columns] + pairs
+        return " AND ".join(pairs)
+
+    def conflict(self, keys: Sequence[str]) -> str:
+        if not self.hashed_keys:
+            return ", ".join(keys)
+        return ", ".join(f"(md5({k}))" for k in keys)
+
+
+SQLITE = Dialect("sqlite", hashed_keys=False)
+POSTGRES = Dialect("postgres", hashed_keys=True)
+
+
+#: Rows converted per chunk by `Session.query_chunks` readers: the chunk's tuples are
+#: still in the CPU caches when they become values, and freed before the next chunk.
+READ_CHUNK = 4096
+
+
+class Session(Protocol):
+    """One open transaction (or a savepoint inside one)."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def query_chunks(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
+        """The rows of one query, `READ_CHUNK` at a time (one statement: one snapshot);
+        consume them inside the session."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def upsert(
+        self, table: str, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Row]
+    ) -> None:
+        """Insert `rows`, replacing those whose `keys` already exist."""
+
+
+class SessionSource(Protocol):
+    dialect: Dialect
+
+    def session(self) -> AbstractContextManager[Session]:
+        """For writing: the current batch's transaction, or a new one committed on exit."""
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """For reading: the current batch's transaction, or a connection outside one."""
+
+
+def stmt(*parts: str) -> str:
+    """One SQL statement from parts: table and column names are the package's constants,
+    values are always `?` parameters."""
+    return " ".join(parts)
+
+
+def upsert_action(columns: Sequence[str], keys: Sequence[str], dialect: Dialect) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    action = "DO UPDATE SET " + updates if updates else "DO NOTHING"
+    return stmt("ON CONFLICT (", dialect.conflict(keys), ")", action)
+
+
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join("?" * len(columns))
+    return stmt("INSERT INTO", table, "(", ", ".join(columns), ") VALUES (", marks, ")")
+
+
+def upsert_sql(
+    table: str, columns: Sequence[str], keys: Sequence[str], dialect: Dialect = SQLITE
+) -> str:
+    return stmt(insert_sql(table, columns), upsert_action(columns, keys, dialect))
+
+
+_ACCOUNT_COLS = ("tenant", *codec.ACCOUNT_COLUMNS)
+_CONTACT_COLS = ("tenant", *codec.CONTACT_COLUMNS)
+_DECISION_COLS = ("tenant", *codec.DECISION_COLUMNS)
+_TIMELINE_COLS = ("tenant", "account_id", "comm_id", "position", "occurred_us")
+_OVERRIDE_COLS = ("tenant", *codec.OVERRIDE_COLUMNS, "at_us")
+_ISSUE_COLS = ("tenant", *codec.SYNC_ISSUE_COLUMNS)
+_RUN_COLS = ("tenant", "run_id", "at", "at_us", "operation", "counts", "note")
+
+def _select(columns: Sequence[str], table: str) -> str:
+    return stmt("SELECT", ", ".join(columns), "FROM", table)
+
+
+_SELECT_ACCOUNT = _select(codec.ACCOUNT_COLUMNS, "accounts")
+_SELECT_CONTACT = _select(codec.CONTACT_COLUMNS, "contacts")
+_SELECT_DECISION = _select(codec.DECISION_COLUMNS, "decisions")
+_SELECT_OVERRIDE = _select(("seq", *codec.OVERRIDE_COLUMNS), "overrides")
+_SELECT_ISSUE = _select(codec.SYNC_ISSUE_COLUMNS, "sync_issues")
+_SELECT_RUN = _select(codec.RUN_COLUMNS, "runs")
+
+
+class _Repository:
+    table = ""
+    key_column = ""
+
+    def __init__(self, source: SessionSource) -> None:
+        self._source = source
+        self._d = source.dialect
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._source.reading() as s:
+            return s.query(sql, params)
+
+    def _contacts(self, sql: str, params: Sequence[Any]) -> list[Contact]:
+        """The contacts a query in `_SELECT_CONTACT` form finds, in its order: the rows
+        become values a chunk at a time, as they are fetched."""
+        out: list[Contact] = []
+        with self._source.reading() as s:
+            for rows in s.query_chunks(sql, params):
+                codec.contacts_from_rows(rows, out)
+        return out
+
+    def _where(self, *columns: str) -> str:
+        return stmt("WHERE", self._d.eq(*columns))
+
+    def _by_key(self, select: str, tenant: str, value: object) -> list[Row]:
+        """Rows of `select` whose (tenant, key column) match: none for impossible keys."""
+        tenant = codec.check_tenant(tenant)
+        key = codec.lookup_key(value, self.key_column)
+        if key is None:
+            return []
+        sql = stmt(select, self._where("tenant", self.key_column))
+        return self._query(sql, self._d.params(tenant, key))
+
+    def _of_tenant(self, select: str, tenant: str, order: str = "", *extra: str) -> list[Row]:
+        return self._query(*self._tenant_query(select, tenant, order, *extra))
+
+    def _tenant_query(
+        self, select: str, tenant: str, order: str = "", *extra: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        tenant = codec.check_tenant(tenant)
+        return stmt(select, self._where("tenant"), *extra, order), self._d.params(tenant)
+
+    def _count_tenant(self, tenant: str) -> int:
+        rows = self._of_tenant(stmt("SELECT COUNT(*) FROM", self.table), tenant)
+        return int(rows[0][0])
+
+    def _delete_key(self, tenant: str, value: object) -> bool:
+        tenant = codec.check_tenant(tenant)
+        key = codec.lookup_key(value, self.key_column)
+        if key is None:
+            return False
+        sql = stmt("DELETE FROM", self.table, self._where("tenant", self.key_column))
+        with self._source.session() as s:
+            if self.table == "decisions":
+                timeline = stmt("DELETE FROM decision_accounts", self._where("tenant", "comm_id"))
+                s.execute(timeline, self._d.params(tenant, key))
+            return s.execute(sql, self._d.params(tenant, key)) > 0
+
+
+class SqlAccounts(_Repository):
+    table = "accounts"
+    key_column = "id"
+
+    def put(self, tenant: str, account: Account) -> None:
+        tenant = codec.check_tenant(tenant)
+        row = codec.one(lambda: codec.account_row(tenant, account), account)
+        with self._source.session() as s:
+            s.upsert("accounts", _ACCOUNT_COLS, ("tenant", "id"), [row])
+
+    def put_many(self, tenant: str, accounts: Iterable[Account]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = codec.encode_batch(
+            accounts, lambda a: codec.account_row(tenant, a), lambda r: r[1], "accounts"
+        )
+        with self._source.session() as s:
+            s.upsert("accounts", _ACCOUNT_COLS, ("tenant", "id"), rows)
+        return codec.write_result(len(rows), rejections)
+
+    def get(self, tenant: str, account_id: str) -> Account | None:
+        rows = self._by_key(_SELECT_ACCOUNT, tenant, account_id)
+        return codec.account_from_row(rows[0]) if rows else None
+
+    def list(self, tenant: str) -> builtins.list[Account]:
+        rows = self._of_tenant(_SELECT_ACCOUNT, tenant, "ORDER BY id")
+        return [codec.account_from_row(r) for r in rows]
+
+    def count(self, tenant: str) -> int:
+        return self._count_tenant(tenant)
+
+    def delete(self, tenant: str, account_id: str) -> bool:
+        return self._delete_key(tenant, account_id)
+
+
+class SqlContacts(_Repository):
+    table = "contacts"
+    key_column = "id"
+
+    def put(self, tenant: str, contact: Contact) -> None:
+        tenant = codec.check_tenant(tenant)
+        row = codec.one(lambda: codec.contact_row(tenant, contact), contact)
+        with self._source.session() as s:
+            s.upsert("contacts", _CONTACT_COLS, ("tenant", "id"), [row])
+
+    def put_many(self, tenant: str, contacts: Iterable[Contact]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = codec.encode_batch(
+            contacts, lambda c: codec.contact_row(tenant, c), lambda r: r[1], "contacts"
+        )
+        with self._source.session() as s:
+            s.upsert("contacts", _CONTACT_COLS, ("tenant", "id"), rows)
+        return codec.write_result(len(rows), rejections)
+
+    def get(self, tenant: str, contact_id: str) -> Contact | None:
+        rows = self._by_key(_SELECT_CONTACT, tenant, contact_id)
+        return codec.contact_from_row(rows[0]) if rows else None
+
+    def _account_query(
+        self, select: str, tenant: str, account_id: str, order: str
+    ) -> tuple[str, tuple[Any, ...]] | None:
+        """The query for one account's rows; `None` when no stored row can match."""
+        tenant = codec.check_tenant(tenant)
+        key = codec.lookup_key(account_id, "account_id")
+        if key is None:
+            return None
+        sql = stmt(select, self._where("tenant", "account_id"), order)
+        return sql, self._d.params(tenant, key)
+
+    def list(self, tenant: str, *, account_id: str | None = None) -> builtins.list[Contact]:
+        if account_id is None:
+            return self._contacts(*self._tenant_query(_SELECT_CONTACT, tenant, "ORDER BY id"))
+        query = self._account_query(_SELECT_CONTACT, tenant, account_id, "ORDER BY id")
+        return [] if query is None else self._contacts(*query)
+
+    def count(self, tenant: str, *, account_id: str | None = None) -> int:
+        if account_id is None:
+            return self._count_tenant(tenant)
+        query = self._account_query("SELECT COUNT(*) FROM contacts", tenant, account_id, "")
+        return 0 if query is None else int(self._query(*query)[0][0])
+
+    def find_by_email(self, tenant: str, email: str | EmailAddress) -> builtins.list[Contact]:
+        tenant = codec.check_tenant(tenant)
+        if isinstance(email, EmailAddress):
+            wanted = str(email)
+        else:
+            try:
+                wanted = str(EmailAddress.parse(email))
+            except ValueError:
+                return []
+        if codec.lookup_key(wanted, "email") is None:
+            return []
+        sql = stmt(_SELECT_CONTACT, self._where("tenant", "email"), "AND email_valid ORDER BY id")
+        return self._contacts(sql, self._d.params(tenant, wanted))
+
+    def delete(self, tenant: str, contact_id: str) -> bool:
+        return self._delete_key(tenant, contact_id)
+
+
+class SqlDecisions(_Repository):
+    table = "decisions"
+    key_column = "comm_id"
+
+    def _write(
+        self,
+        s: Session,
+        encoded: builtins.list[tuple[codec.DecisionRow, builtins.list[codec.DecisionAccountRow]]],
+    ) -> None:
+        if not encoded:
+            return
+        rows = [row for row, _timeline in encoded]
+        # replacing a decision deletes its old timeline rows (trigger, migration 3)
+        s.upsert("decisions", _DECISION_COLS, ("tenant", "comm_id"), rows)
+        timeline = [t for _row, ts in encoded for t in ts]
+        if timeline:
+            s.upsert(
+                "decision_accounts", _TIMELINE_COLS, ("tenant", "account_id", "comm_id"), timeline
+            )
+
+    def put(self, tenant: str, decision: RoutingDecision) -> None:
+        tenant = codec.check_tenant(tenant)
+        encoded = codec.one(lambda: codec.decision_rows(tenant, decision), decision)
+        with self._source.session() as s:
+            self._write(s, [encoded])
+
+    def put_many(self, tenant: str, decisions: Iterable[RoutingDecision]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        encoded, rejections = codec.encode_batch(
+            decisions, lambda d: codec.decision_rows(tenant, d), lambda e: e[0][1], "decisions"
+        )
+        with self._source.session() as s:
+            self._write(s, encoded)
+        return codec.write_result(len(encoded), rejections)
+
+    def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
+        rows = self._by_key(_SELECT_DECISION, tenant, comm_id)
+        return codec.decision_from_row(rows[0]) if rows else None
+
+    def _of_status(self, select: str, tenant: str, status: RouteStatus, order: str) -> list[Row]:
+        tenant = codec.check_tenant(tenant)
+        sql = stmt(select, self._where("tenant"), "AND status = ?", order)
+        return self._query(sql, (*self._d.params(tenant), RouteStatus(status).value))
+
+    def list(
+        self, tenant: str, *, status: RouteStatus | None = None
+    ) -> builtins.list[RoutingDecision]:
+        if status is None:
+            rows = self._of_tenant(_SELECT_DECISION, tenant, "ORDER BY comm_id")
+        else:
+            rows = self._of_status(_SELECT_DECISION, tenant, status, "ORDER BY comm_id")
+        return [codec.decision_from_row(r) for r in rows]
+
+    def count(self, tenant: str, *, status: RouteStatus | None = None) -> int:
+        if status is None:
+            return self._count_tenant(tenant)
+        return int(self._of_status("SELECT COUNT(*) FROM decisions", tenant, status, "")[0][0])
+
+    def timeline(
+        self,
+        tenant: str,
+        account_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[RoutingDecision]:
+        tenant = codec.check_tenant(tenant)
+        check_window(since, until, limit)
+        key = codec.lookup_key(account_id, "account_id")
+        if key is None:
+            return []
+        sql = [
+            _select([f"d.{c}" for c in codec.DECISION_COLUMNS], "decision_accounts a"),
+            "JOIN decisions d ON",
+            self._d.join("d", "a", "tenant", "comm_id"),
+            "WHERE",
+            self._d.eq("a.tenant", "a.account_id"),
+        ]
+        params: builtins.list[Any] = [*self._d.params(tenant, key)]
+        if since is not None:
+            sql.append("AND a.occurred_us >= ?")
+            params.append(codec.instant(since))
+        if until is not None:
+            sql.append("AND a.occurred_us < ?")
+            params.append(codec.instant(until))
+        sql.append("ORDER BY a.occurred_us IS NULL, a.occurred_us, a.comm_id")
+        if limit is not None:
+            sql.append("LIMIT ?")
+            params.append(limit)
+        rows = self._query(stmt(*sql), params)
+        return [codec.decision_from_row(r) for r in rows]
+
+    def delete(self, tenant: str, comm_id: str) -> bool:
+        return self._delete_key(tenant, comm_id)
+
+
+class SqlOverrides(_Repository):
+    table = "overrides"
+
+    def add(self, tenant: str, override: Override) -> None:
+        tenant = codec.check_tenant(tenant)
+        row = codec.one(lambda: codec.override_row(tenant, override), override)
+        with self._source.session() as s:
+            s.executemany(insert_sql("overrides", _OVERRIDE_COLS), [row])
+
+    def add_many(self, tenant: str, overrides: Iterable[Override]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = codec.encode_batch(
+            overrides, lambda o: codec.override_row(tenant, o), None, "overrides"
+        )
+        if rows:
+            with self._source.session() as s:
+                s.executemany(insert_sql("overrides", _OVERRIDE_COLS), rows)
+        return codec.write_result(len(rows), rejections)
+
+    def _trail(self, rows: Iterable[Row]) -> Iterator[tuple[int, Override]]:
+        for row in rows:
+            yield int(row[0]), codec.override_from_row(row[1:])
+
+    def active(self, tenant: str) -> builtins.list[Override]:
+        rows = self._of_tenant(_SELECT_OVERRIDE, tenant, "ORDER BY at_us, seq")
+        return active_overrides(self._trail(rows))
+
+    def history(
+        self, tenant: str, *, comm_id: str | None = None, thread_id: str | None = None
+    ) -> builtins.list[OverrideRecord]:
+        if comm_id is None and thread_id is None:
+            rows = self._of_tenant(_SELECT_OVERRIDE, tenant, "ORDER BY at_us, seq")
+            return override_history(self._trail(rows))
+        tenant = codec.check_tenant(tenant)
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        for column, value in (("comm_id", comm_id), ("thread_id", thread_id)):
+            if value is not None:
+                key = codec.lookup_key(value, column)
+                if key is not None:
+                    clauses.append(self._d.eq(column))
+                    params.extend(self._d.params(key))
+        if not clauses:
+            return []
+        sql = stmt(
+            _SELECT_OVERRIDE,
+            self._where("tenant"),
+            "AND (",
+            " OR ".join(f"({c})" for c in clauses),
+            ") ORDER BY at_us, seq",
+        )
+        rows = self._query(sql, (*self._d.params(tenant), *params))
+        return override_history(self._trail(rows))
+
+    def count(self, tenant: str) -> int:
+        return self._count_tenant(tenant)
+
+
+class SqlSyncIssues(_Repository):
+    table = "sync_issues"
+    key_column = "domain"
+
+    def _encode(
+        self, tenant: str, issues: Iterable[SyncIssue]
+    ) -> tuple[builtins.list[codec.SyncIssueRow], builtins.list[Any]]:
+        return codec.encode_batch(
+            issues, lambda i: codec.sync_issue_row(tenant, i), lambda r: r[1], "sync_issues"
+        )
+
+    def put_many(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = self._encode(tenant, issues)
+        with self._source.session() as s:
+            s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
+        return codec.write_result(len(rows), rejections)
+
+    def replace_all(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = self._encode(tenant, issues)
+        with self._source.session() as s:
+            s.execute(stmt("DELETE FROM sync_issues", self._where("tenant")),
+                      self._d.params(tenant))
+            s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
+        return codec.write_result(len(rows), rejections)
+
+    def get(self, tenant: str, domain: str) -> SyncIssue | None:
+        rows = self._by_key(_SELECT_ISSUE, tenant, domain)
+        return codec.sync_issue_from_row(rows[0]) if rows else None
+
+    def list(self, tenant: str, *, account_id: str | None = None) -> builtins.list[SyncIssue]:
+        rows = self._of_tenant(_SELECT_ISSUE, tenant, "ORDER BY domain")
+        issues = [codec.sync_issue_from_row(r) for r in rows]
+        if account_id is None:
+            return issues
+        return [i for i in issues if account_id in i.account_ids]
+
+    def count(self, tenant: str) -> int:
+        return self._count_tenant(tenant)
+
+    def delete(self, tenant: str, domain: str) -> bool:
+        return self._delete_key(tenant, domain)
+
+
+class SqlRunLog(_Repository):
+    table = "runs"
+    key_column = "run_id"
+
+    def record(self, tenant: str, run: RunRecord) -> None:
+        tenant = codec.check_tenant(tenant)
+        row = codec.one(lambda: codec.run_row(tenant, run), run)
+        with self._source.session() as s:
+            s.upsert("runs", _RUN_COLS, ("tenant", "run_id"), [row])
+
+    def get(self, tenant: str, run_id: str) -> RunRecord | None:
+        rows = self._by_key(_SELECT_RUN, tenant, run_id)
+        return codec.run_from_row(rows[0]) if rows else None
+
+    def list(self, tenant: str) -> builtins.list[RunRecord]:
+        rows = self._of_tenant(_SELECT_RUN, tenant, "ORDER BY at_us, run_id")
+        return [codec.run_from_row(r) for r in rows]
+
+    def count(self, tenant: str) -> int:
+        return self._count_tenant(tenant)
+
+
+class SqlRepositories:
+    """The six repositories over one session source."""
+
+    def __init__(self, source: SessionSource) -> None:
+        self.accounts = SqlAccounts(source)
+        self.contacts = SqlContacts(source)
+        self.decisions = SqlDecisions(source)
+        self.overrides = SqlOverrides(source)
+        self.sync_issues = SqlSyncIssues(source)
+        self.runs = SqlRunLog(source)

@@ -1,0 +1,216 @@
+"""The SQLite back end (stdlib `sqlite3`): the embedded default.
+
+One connection per store, in WAL mode with foreign keys on; every write call and every
+batch is one `BEGIN IMMEDIATE` transaction (nested batches are savepoints), so a
+crash or a kill in the middle of a batch leaves nothing of it. Several processes may
+write the same file: a writer waits for the others (`busy_timeout`, 30 s by default).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stakeholder._errors import StorageError
+from stakeholder.storage._migrations import LATEST_VERSION, VERSION_TABLE, pending
+from stakeholder.storage._sql import READ_CHUNK, SQLITE, Row, SqlRepositories, upsert_sql
+
+__all__ = ["SQLiteStore"]
+
+
+class _SqliteSession:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def query_chunks(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
+        cursor = self._conn.execute(sql, params)
+        try:
+            while rows := cursor.fetchmany(READ_CHUNK):
+                yield rows
+        finally:  # a reader that stops early must not keep its snapshot open
+            cursor.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._conn.executemany(sql, rows)
+
+    def upsert(
+        self, table: str, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Row]
+    ) -> None:
+        if rows:
+            self._conn.executemany(upsert_sql(table, columns, keys), rows)
+
+
+def _error(exc: sqlite3.Error, what: str) -> StorageError:
+    return StorageError(f"{what} failed in SQLite: {exc}")
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE}"
+        " (version INTEGER PRIMARY KEY, description TEXT NOT NULL)"
+    )
+    row = conn.execute(f"SELECT MAX(version) FROM {VERSION_TABLE}").fetchone()  # noqa: S608 - table and column names are constants
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+    """Bring the database to `target` in one transaction; the version it is at."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = current_version(conn)
+        if version > LATEST_VERSION:
+            raise StorageError(
+                f"the database is at schema version {version}, newer than this library's "
+                f"{LATEST_VERSION}: upgrade stakeholder"
+            )
+        for migration in pending(version, target):
+            for statement in migration.sqlite:
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {VERSION_TABLE} (version, description) VALUES (?, ?)",  # noqa: S608 - table and column names are constants
+                (migration.version, migration.description),
+            )
+            version = migration.version
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def connect(path: str, *, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection configured as the store uses it (autocommit; we issue BEGIN)."""
+    conn = sqlite3.connect(
+        path, timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA foreign_keys = ON")
+    if path != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return conn
+
+
+class SQLiteStore:
+    """A store in one SQLite file (`open_store("sqlite:///path.db")`), or in memory
+    (`path=":memory:"`). The schema is created or migrated on open."""
+
+    def __init__(self, path: str | Path = ":memory:", *, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self.dialect = SQLITE
+        self.url = "sqlite://" if self.path == ":memory:" else f"sqlite:///{self.path}"
+        try:
+            self._conn = connect(self.path, timeout=timeout)
+            self._version = migrate(self._conn)
+        except sqlite3.Error as exc:
+            raise _error(exc, f"opening {self.path!r}") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._closed = False
+        repositories = SqlRepositories(self)
+        self.accounts = repositories.accounts
+        self.contacts = repositories.contacts
+        self.decisions = repositories.decisions
+        self.overrides = repositories.overrides
+        self.sync_issues = repositories.sync_issues
+        self.runs = repositories.runs
+
+    @property
+    def schema_version(self) -> int:
+        return self._version
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for reading the tables directly (see the schema in
+        docs/storage.md). Writing through it bypasses the store's rules."""
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_SqliteSession]:
+        with self._lock:
+            if self._closed:
+                raise StorageError("the store is closed")
+            depth = self._depth
+            savepoint = f"stakeholder_{depth}"
+            try:
+                self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            except sqlite3.Error as exc:
+                raise _error(exc, "starting a transaction") from exc
+            self._depth += 1
+            try:
+                yield _SqliteSession(self._conn)
+            except BaseException as exc:
+                self._depth -= 1
+                self._rollback(depth, savepoint)
+                if isinstance(exc, sqlite3.Error):
+                    raise _error(exc, "a write") from exc
+                raise
+            self._depth -= 1
+            try:
+                self._conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+            except sqlite3.Error as exc:
+                self._rollback(depth, savepoint)
+                raise _error(exc, "a commit") from exc
+
+    def _rollback(self, depth: int, savepoint: str) -> None:
+        try:
+            if depth == 0:
+                self._conn.execute("ROLLBACK")
+            else:
+                self._conn.execute(f"ROLLBACK TO {savepoint}")
+                self._conn.execute(f"RELEASE {savepoint}")
+        except sqlite3.Error:  # the transaction is already gone (SQLite rolled it back)
+            pass
+
+    @contextmanager
+    def session(self) -> Iterator[_SqliteSession]:
+        with self._lock:
+            if self._depth:
+                try:
+                    yield _SqliteSession(self._conn)
+                except sqlite3.Error as exc:
+                    raise _error(exc, "a statement") from exc
+                return
+            with self._transaction() as session:
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[_SqliteSession]:
+        with self._lock:
+            if self._closed:
+                raise StorageError("the store is closed")
+            try:
+                yield _SqliteSession(self._conn)
+            except sqlite3.Error as exc:
+                raise _error(exc, "a query") from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._transaction():
+            yield
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"

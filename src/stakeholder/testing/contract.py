@@ -1,0 +1,1029 @@
+"""The storage contract suite: the tests every `Store` back end must pass, yours too.
+
+Subclass `StoreContract` in a test module and give it a `store_factory` fixture that
+returns a callable; each call must return a fresh, empty store (the fixture owns
+cleaning up)::
+
+    import pytest
+    from stakeholder.testing.contract import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store_factory(self):
+            stores = []
+            def make():
+                stores.append(MyStore(...))
+                return stores[-1]
+            yield make
+            for store in stores:
+                store.close()
+
+pytest then runs every `test_*` method of the contract against your back end:
+read-back equality, replacing updates, deletes, the defined order of lists and of the
+account timeline, tenant isolation (also with ids that collide across tenants), atomic
+batches, hostile strings (SQL metacharacters, quotes, unicode, 10,000 characters) as ids
+and tenants, the refusal of unstorable values, and a stateful test that drives your
+back end in lock-step with `MemoryStore` (the reference) and checks they always agree.
+`lockstep_machine(factories)` builds that state machine for any set of back ends.
+
+Needs the `testing` extra (hypothesis) and pytest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from stakeholder._errors import InvalidRecord, MissingDependency
+
+try:
+    import pytest
+    from hypothesis import HealthCheck, given, note, settings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import (
+        RuleBasedStateMachine,
+        invariant,
+        rule,
+        run_state_machine_as_test,
+    )
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingDependency(
+        "stakeholder.testing.contract", "testing", getattr(exc, "name", None) or "hypothesis"
+    ) from exc
+
+from stakeholder._model import Account, AccountKind, AccountStatus, CommKind, Contact, Role
+from stakeholder._ownership import SyncIssue
+from stakeholder._routing import (
+    Evidence,
+    EvidenceKind,
+    Override,
+    RouteStatus,
+    RoutingDecision,
+    Strength,
+)
+from stakeholder.storage._memory import MemoryStore
+from stakeholder.storage._protocols import Store
+from stakeholder.storage._records import RunRecord
+from stakeholder.testing import strategies as sst
+
+__all__ = [
+    "NASTY_STRINGS",
+    "StoreContract",
+    "StoreFactory",
+    "accounts",
+    "aware_datetimes",
+    "contacts",
+    "decisions",
+    "keys",
+    "lockstep_machine",
+    "overrides",
+    "run_lockstep",
+    "runs",
+    "store_contents",
+    "sync_issues",
+    "texts",
+]
+
+#: A callable returning a fresh, empty store.
+StoreFactory = Callable[[], Store]
+
+SearchStrategy = st.SearchStrategy
+
+#: Strings that break code which builds SQL or JSON by hand, or mishandles unicode.
+NASTY_STRINGS: Final = (
+    "'",
+    '"',
+    "''",
+    "`",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "%",
+    "%s",
+    "%(name)s",
+    "?",
+    "?1",
+    ":name",
+    "$1",
+    "_",
+    "\\",
+    "\\'",
+    "' OR '1'='1",
+    "'; DROP TABLE accounts; --",
+    'Robert"); DROP TABLE contacts;--',
+    "NULL",
+    "null",
+    "[]",
+    "{}",
+    '{"a": [1, "\\u0000"]}',
+    "\t",
+    "\n",
+    "\r\n",
+    " leading and trailing ",
+    "é",
+    "e\u0301",
+    "ß",
+    "ǅ",
+    "İ",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "日本語",
+    "пример",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "💥",
+    "👩‍👩‍👧",
+)
+
+_ALPHABET: Final = st.characters(codec="utf-8", exclude_characters="\x00")
+_ZONES: Final = (
+    dt.UTC,
+    dt.timezone(dt.timedelta(hours=2)),
+    dt.timezone(dt.timedelta(hours=-11, minutes=-30)),
+    dt.timezone(dt.timedelta(hours=5, minutes=45)),
+    dt.timezone(dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999)),
+)
+
+
+_DOMAINS: Final = ("acme.com", "globex.co.uk", "xn--bcher-kva.de", "sub.example.org")
+
+
+def texts(*, min_size: int = 0, long: bool = True) -> SearchStrategy[str]:
+    """Storable text: any characters but NUL and lone surrogates, often hostile
+    (`NASTY_STRINGS`), sometimes 10,000 characters long (`long=True`)."""
+    parts: list[SearchStrategy[str]] = [
+        st.sampled_from(NASTY_STRINGS),
+        st.text(_ALPHABET, min_size=max(min_size, 0), max_size=12),
+        st.lists(st.sampled_from(NASTY_STRINGS), min_size=2, max_size=4).map("".join),
+    ]
+    if long:
+        parts.append(
+            st.text(_ALPHABET, min_size=1, max_size=5).map(lambda s: (s * 10_000)[:10_000])
+        )
+    strategy = st.one_of(*parts)
+    return strategy.filter(lambda s: len(s) >= min_size) if min_size else strategy
+
+
+def keys(*, long: bool = True) -> SearchStrategy[str]:
+    """Ids and tenants: non-empty storable strings, hostile ones included."""
+    return texts(min_size=1, long=long)
+
+
+def aware_datetimes() -> SearchStrategy[dt.datetime]:
+    """Timezone-aware datetimes over the whole range, with odd fixed offsets."""
+    return st.datetimes(
+        min_value=dt.datetime(1, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.sampled_from(_ZONES),
+    )
+
+
+def _names() -> SearchStrategy[str]:
+    return texts(long=True).filter(lambda s: bool(s.strip()))
+
+
+def accounts(*, ids: SearchStrategy[str] | None = None) -> SearchStrategy[Account]:
+    """Accounts with hostile ids, names, aliases and parent ids (never its own)."""
+    id_strategy = ids if ids is not None else keys()
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Account:
+        account_id = draw(id_strategy)
+        parent = draw(st.none() | keys(long=False).filter(lambda p: p != account_id))
+        strategy = sst.accounts(
+            ids=st.just(account_id),
+            names=_names(),
+            kinds=st.sampled_from(AccountKind),
+            statuses=st.sampled_from(AccountStatus),
+            parent_ids=st.just(parent),
+            domains=st.frozensets(st.sampled_from(_DOMAINS), max_size=2),
+            aliases=st.frozensets(texts(long=False), max_size=3),
+        )
+        return draw(strategy)
+
+    return build()
+
+
+def contacts(
+    *, ids: SearchStrategy[str] | None = None, account_ids: SearchStrategy[str] | None = None
+) -> SearchStrategy[Contact]:
+    """Contacts with hostile ids and text, valid and unparsable emails, 64-bit counts."""
+    big = st.integers(min_value=0, max_value=2**63 - 1)
+    return sst.contacts(
+        ids=ids if ids is not None else keys(),
+        account_ids=account_ids if account_ids is not None else keys(),
+        emails=st.none() | sst.emails() | texts(long=False),
+        phones=st.none() | sst.phones() | texts(long=False),
+        names=st.none() | texts(),
+        titles=st.none() | texts(long=False),
+        created_at=st.none() | aware_datetimes(),
+        conversions=st.integers(min_value=0, max_value=5) | big,
+        first_conversion_at=st.none() | aware_datetimes(),
+        deal_stages=st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        tags=st.frozensets(texts(long=False), max_size=3),
+    )
+
+
+def _evidence() -> SearchStrategy[Evidence]:
+    return st.builds(
+        Evidence,
+        kind=st.sampled_from(EvidenceKind),
+        strength=st.sampled_from(Strength),
+        account_ids=st.lists(keys(long=False), max_size=3).map(tuple),
+        address=st.none() | texts(long=False),
+        role=st.none() | st.sampled_from(Role),
+        detail=texts(long=False),
+    )
+
+
+def decisions(
+    *,
+    comm_ids: SearchStrategy[str] | None = None,
+    account_ids: SearchStrategy[str] | None = None,
+    occurred_at: SearchStrategy[dt.datetime | None] | None = None,
+) -> SearchStrategy[RoutingDecision]:
+    """Routing decisions with evidence, hostile ids and text, and `occurred_at` present
+    or not (a decision may belong to the same account twice in `account_ids`)."""
+    account_strategy = account_ids if account_ids is not None else keys()
+    return st.builds(
+        RoutingDecision,
+        comm_id=comm_ids if comm_ids is not None else keys(),
+        status=st.sampled_from(RouteStatus),
+        account_ids=st.lists(account_strategy, max_size=3).map(tuple),
+        candidates=st.lists(account_strategy, max_size=3).map(tuple),
+        evidence=st.lists(_evidence(), max_size=3).map(tuple),
+        rule=texts(long=False),
+        confidence=st.floats(min_value=0.0, max_value=1.0),
+        occurred_at=occurred_at if occurred_at is not None else st.none() | aware_datetimes(),
+        thread_id=st.none() | keys(long=False),
+        kind=st.sampled_from(CommKind),
+        subject=texts(),
+        reason=texts(long=False),
+    )
+
+
+def overrides(
+    *,
+    targets: SearchStrategy[str] | None = None,
+    account_ids: SearchStrategy[str] | None = None,
+    at: SearchStrategy[dt.datetime] | None = None,
+) -> SearchStrategy[Override]:
+    """Overrides of a communication or of a thread (`targets` draws both ids)."""
+    target = targets if targets is not None else keys()
+    return st.builds(
+        lambda ids, author, reason, when, t, thread: Override(
+            ids, author, reason, when, comm_id=None if thread else t,
+            thread_id=t if thread else None,
+        ),
+        st.lists(account_ids if account_ids is not None else keys(), max_size=3).map(tuple),
+        texts(long=False),
+        texts(),
+        at if at is not None else aware_datetimes(),
+        target,
+        st.booleans(),
+    )
+
+
+def sync_issues(*, domains: SearchStrategy[str] | None = None) -> SearchStrategy[SyncIssue]:
+    """Sync issues keyed by (hostile) domain strings."""
+    return st.builds(
+        SyncIssue,
+        domain=domains if domains is not None else keys(),
+        account_ids=st.lists(keys(long=False), max_size=3).map(tuple),
+        reason=texts(),
+        suggestion=texts(long=False),
+    )
+
+
+def runs(
+    *, run_ids: SearchStrategy[str] | None = None, at: SearchStrategy[dt.datetime] | None = None
+) -> SearchStrategy[RunRecord]:
+    """Run-log records with hostile ids, text and count names."""
+    return st.builds(
+        RunRecord,
+        run_id=run_ids if run_ids is not None else keys(),
+        at=at if at is not None else aware_datetimes(),
+        operation=texts(long=False),
+        counts=st.dictionaries(texts(long=False), st.integers(-(2**63), 2**63 - 1), max_size=3),
+        note=texts(),
+    )
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def store_contents(store: Store, tenant: str, *, account_ids: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything `store` shows for `tenant`, as comparable data: every list, count and
+    the timeline of each of `account_ids`."""
+    return {
+        "accounts": store.accounts.list(tenant),
+        "accounts.count": store.accounts.count(tenant),
+        "contacts": store.contacts.list(tenant),
+        "contacts.count": store.contacts.count(tenant),
+        "decisions": store.decisions.list(tenant),
+        "decisions.count": store.decisions.count(tenant),
+        "timelines": {a: store.decisions.timeline(tenant, a) for a in sorted(set(account_ids))},
+        "overrides.history": store.overrides.history(tenant),
+        "overrides.active": store.overrides.active(tenant),
+        "overrides.count": store.overrides.count(tenant),
+        "sync_issues": store.sync_issues.list(tenant),
+        "sync_issues.count": store.sync_issues.count(tenant),
+        "runs": store.runs.list(tenant),
+        "runs.count": store.runs.count(tenant),
+    }
+
+
+def _empty(contents: Mapping[str, Any]) -> bool:
+    return all(
+        not value if not isinstance(value, dict) else all(not v for v in value.values())
+        for value in contents.values()
+    )
+
+
+def _timeline_model(
+    decisions: Sequence[RoutingDecision], account_id: str
+) -> list[RoutingDecision]:
+    def order(d: RoutingDecision) -> tuple[bool, dt.timedelta, str]:
+        at = d.occurred_at
+        zero = dt.timedelta(0)
+        return (at is None, zero if at is None else at - _EPOCH, d.comm_id)
+
+    return sorted((d for d in decisions if account_id in d.account_ids), key=order)
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _target(override: Override) -> tuple[bool, str]:
+    return (override.comm_id is None, override.comm_id or override.thread_id or "")
+
+
+def _unique(items: Sequence[Any], attribute: str) -> list[Any]:
+    """The last item for each key, in first-seen key order (what a batch write keeps)."""
+    last: dict[Any, Any] = {}
+    for item in items:
+        last[getattr(item, attribute)] = item
+    return list(last.values())
+
+
+class _AbortedBatchError(Exception):
+    """Raised on purpose inside a batch."""
+
+
+_SETTINGS: Final = settings(
+    # the factory fixture is function-scoped by design (it owns cleaning up) and hands
+    # out a fresh store per example; the same test methods run for several back ends
+    # (one subclass each), which is what `differing_executors` warns about
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+        HealthCheck.too_slow,
+    ],
+    deadline=None,
+    # at most 50 examples per test (fewer when the active profile says so): each
+    # example opens a store
+    max_examples=min(settings().max_examples, 50),
+)
+
+
+class StoreContract:
+    """The contract tests; subclass with a `store_factory` fixture (see the module)."""
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        """Override this: return (or yield) a callable returning a fresh, empty store."""
+        pytest.fail("define a `store_factory` fixture in your StoreContract subclass")
+
+    # ----------------------------------------------------------------- read back equal
+
+    @_SETTINGS
+    @given(tenant=keys(), items=st.lists(accounts(), max_size=6))
+    def test_accounts_read_back_equal(
+        self, store_factory: StoreFactory, tenant: str, items: list[Account]
+    ) -> None:
+        store = store_factory()
+        result = store.accounts.put_many(tenant, items)
+        kept = _unique(items, "id")
+        assert result.written == len(kept)
+        assert result.rejected == len(items) - len(kept)
+        assert store.accounts.list(tenant) == sorted(kept, key=lambda a: a.id)
+        assert store.accounts.count(tenant) == len(kept)
+        for account in kept:
+            assert store.accounts.get(tenant, account.id) == account
+
+    @_SETTINGS
+    @given(tenant=keys(), items=st.lists(contacts(), max_size=6))
+    def test_contacts_read_back_equal(
+        self, store_factory: StoreFactory, tenant: str, items: list[Contact]
+    ) -> None:
+        store = store_factory()
+        result = store.contacts.put_many(tenant, items)
+        kept = _unique(items, "id")
+        assert (result.written, result.rejected) == (len(kept), len(items) - len(kept))
+        assert store.contacts.list(tenant) == sorted(kept, key=lambda c: c.id)
+        for contact in kept:
+            assert store.contacts.get(tenant, contact.id) == contact
+            by_account = [c for c in kept if c.account_id == contact.account_id]
+            assert store.contacts.list(tenant, account_id=contact.account_id) == sorted(
+                by_account, key=lambda c: c.id
+            )
+            assert store.contacts.count(tenant, account_id=contact.account_id) == len(by_account)
+            if contact.email_address is not None:
+                same = [c for c in kept if c.email_address == contact.email_address]
+                found = store.contacts.find_by_email(tenant, contact.email_address)
+                assert found == sorted(same, key=lambda c: c.id)
+
+    @_SETTINGS
+    @given(tenant=keys(), items=st.lists(decisions(), max_size=6))
+    def test_decisions_read_back_equal(
+        self, store_factory: StoreFactory, tenant: str, items: list[RoutingDecision]
+    ) -> None:
+        store = store_factory()
+        result = store.decisions.put_many(tenant, items)
+        kept = _unique(items, "comm_id")
+        assert result.written == len(kept)
+        assert store.decisions.list(tenant) == sorted(kept, key=lambda d: d.comm_id)
+        for decision in kept:
+            assert store.decisions.get(tenant, decision.comm_id) == decision
+            assert store.decisions.count(tenant, status=decision.status) == len(
+                [d for d in kept if d.status == decision.status]
+            )
+
+    @_SETTINGS
+    @given(
+        tenant=keys(),
+        items=st.lists(sync_issues(), max_size=5),
+        runs_=st.lists(runs(), max_size=5),
+    )
+    def test_sync_issues_and_runs_read_back_equal(
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        items: list[SyncIssue],
+        runs_: list[RunRecord],
+    ) -> None:
+        store = store_factory()
+        store.sync_issues.put_many(tenant, items)
+        kept = _unique(items, "domain")
+        assert store.sync_issues.list(tenant) == sorted(kept, key=lambda i: i.domain)
+        for issue in kept:
+            assert store.sync_issues.get(tenant, issue.domain) == issue
+            for account_id in issue.account_ids:
+                assert issue in store.sync_issues.list(tenant, account_id=account_id)
+        for run in runs_:
+            store.runs.record(tenant, run)
+        kept_runs = _unique(runs_, "run_id")
+        assert store.runs.list(tenant) == sorted(
+            kept_runs, key=lambda r: (r.at - _EPOCH, r.run_id)
+        )
+        for run in kept_runs:
+            assert store.runs.get(tenant, run.run_id) == run
+
+    @_SETTINGS
+    @given(
+        tenant=keys(),
+        trail=st.lists(
+            overrides(
+                targets=st.sampled_from(("m1", "m2", "'; --")),
+                at=st.sampled_from(
+                    (dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                     dt.datetime(2024, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+                     dt.datetime(2024, 1, 2, tzinfo=dt.UTC))
+                ),
+            ),
+            max_size=8,
+        ),
+    )
+    def test_overrides_are_an_audit_trail(
+        self, store_factory: StoreFactory, tenant: str, trail: list[Override]
+    ) -> None:
+        store = store_factory()
+        half = len(trail) // 2
+        for override in trail[:half]:
+            store.overrides.add(tenant, override)
+        assert store.overrides.add_many(tenant, trail[half:]).written == len(trail) - half
+        history = store.overrides.history(tenant)
+        # nothing is lost or changed; order: by time, then the order they were added
+        expected = sorted(enumerate(trail), key=lambda p: (p[1].at - _EPOCH, p[0]))
+        assert [r.override for r in history] == [o for _i, o in expected]
+        assert store.overrides.count(tenant) == len(trail)
+        # exactly one active override per target: the newest, ties by author, reason
+        targets = {(o.comm_id, o.thread_id) for o in trail}
+        active = store.overrides.active(tenant)
+        assert len(active) == len(targets)
+        for override in active:
+            same = [o for o in trail if (o.comm_id, o.thread_id) == (override.comm_id,
+                                                                       override.thread_id)]
+            best = min(same, key=lambda o: (_EPOCH - o.at, o.author, o.reason, o.account_ids))
+            assert override == best
+        assert sorted((r.override for r in history if r.active), key=_target) == active
+        for override in trail:
+            if override.comm_id is not None:
+                mine = store.overrides.history(tenant, comm_id=override.comm_id)
+                assert {(r.override.comm_id, r.override.thread_id) for r in mine} == {
+                    (override.comm_id, None)
+                }
+                assert sum(r.active for r in mine) == 1
+
+    # ----------------------------------------------------------------- updates, deletes
+
+    @_SETTINGS
+    @given(
+        tenant=keys(),
+        first=accounts(),
+        second=accounts(),
+        contact=contacts(),
+        contact2=contacts(),
+        decision=decisions(),
+        decision2=decisions(),
+    )
+    def test_updates_replace(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        first: Account,
+        second: Account,
+        contact: Contact,
+        contact2: Contact,
+        decision: RoutingDecision,
+        decision2: RoutingDecision,
+    ) -> None:
+        import attrs  # noqa: PLC0415 - only here
+
+        store = store_factory()
+        store.accounts.put(tenant, first)
+        replacement = attrs.evolve(second, id=first.id)
+        store.accounts.put(tenant, replacement)
+        assert store.accounts.list(tenant) == [replacement]
+
+        store.contacts.put(tenant, contact)
+        contact_replacement = attrs.evolve(contact2, id=contact.id)
+        store.contacts.put(tenant, contact_replacement)
+        assert store.contacts.list(tenant) == [contact_replacement]
+        if contact.account_id != contact_replacement.account_id:
+            assert store.contacts.list(tenant, account_id=contact.account_id) == []
+
+        store.decisions.put(tenant, decision)
+        decision_replacement = attrs.evolve(decision2, comm_id=decision.comm_id)
+        store.decisions.put(tenant, decision_replacement)
+        assert store.decisions.list(tenant) == [decision_replacement]
+        for account_id in {*decision.account_ids, *decision_replacement.account_ids}:
+            mine = account_id in decision_replacement.account_ids
+            expected = [decision_replacement] if mine else []
+            assert store.decisions.timeline(tenant, account_id) == expected
+
+    @_SETTINGS
+    @given(
+        tenant=keys(),
+        account=accounts(),
+        contact=contacts(),
+        decision=decisions(),
+        issue=sync_issues(),
+    )
+    def test_deletes_delete(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        account: Account,
+        contact: Contact,
+        decision: RoutingDecision,
+        issue: SyncIssue,
+    ) -> None:
+        store = store_factory()
+        store.accounts.put(tenant, account)
+        store.contacts.put(tenant, contact)
+        store.decisions.put(tenant, decision)
+        store.sync_issues.put_many(tenant, [issue])
+        assert store.accounts.delete(tenant, account.id)
+        assert store.contacts.delete(tenant, contact.id)
+        assert store.decisions.delete(tenant, decision.comm_id)
+        assert store.sync_issues.delete(tenant, issue.domain)
+        assert store.accounts.get(tenant, account.id) is None
+        assert store.contacts.get(tenant, contact.id) is None
+        assert store.decisions.get(tenant, decision.comm_id) is None
+        assert store.sync_issues.get(tenant, issue.domain) is None
+        for account_id in decision.account_ids:
+            assert store.decisions.timeline(tenant, account_id) == []
+        assert _empty(store_contents(store, tenant, account_ids=decision.account_ids))
+        # deleting again finds nothing
+        assert not store.accounts.delete(tenant, account.id)
+        assert not store.contacts.delete(tenant, contact.id)
+        assert not store.decisions.delete(tenant, decision.comm_id)
+        assert not store.sync_issues.delete(tenant, issue.domain)
+
+    @_SETTINGS
+    @given(tenant=keys(), first=st.lists(sync_issues(), max_size=4),
+           second=st.lists(sync_issues(), max_size=4))
+    def test_replace_all_sync_issues(
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        first: list[SyncIssue],
+        second: list[SyncIssue],
+    ) -> None:
+        store = store_factory()
+        store.sync_issues.replace_all(tenant, first)
+        store.sync_issues.replace_all(tenant, second)
+        expected = sorted(_unique(second, "domain"), key=lambda i: i.domain)
+        assert store.sync_issues.list(tenant) == expected
+
+    # ----------------------------------------------------------------- timeline order
+
+    @_SETTINGS
+    @given(
+        tenant=keys(long=False),
+        items=st.lists(
+            decisions(
+                comm_ids=keys(long=False),
+                account_ids=st.sampled_from(("a", "b", "'")),
+                occurred_at=st.none()
+                | st.sampled_from(
+                    (
+                        dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC),
+                        dt.datetime(2024, 5, 1, 14, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+                        dt.datetime(2024, 5, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+                    )
+                )
+                | aware_datetimes(),
+            ),
+            max_size=10,
+            unique_by=lambda d: d.comm_id,
+        ),
+        since=st.none() | aware_datetimes(),
+        until=st.none() | aware_datetimes(),
+        limit=st.none() | st.integers(min_value=0, max_value=5),
+    )
+    def test_timeline_order_is_defined(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        items: list[RoutingDecision],
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int | None,
+    ) -> None:
+        store = store_factory()
+        store.decisions.put_many(tenant, items)
+        for account_id in ("a", "b", "'"):
+            expected = _timeline_model(items, account_id)
+            assert store.decisions.timeline(tenant, account_id) == expected
+            windowed = [
+                d
+                for d in expected
+                if (since is None and until is None)
+                or (
+                    d.occurred_at is not None
+                    and (since is None or d.occurred_at >= since)
+                    and (until is None or d.occurred_at < until)
+                )
+            ]
+            got = store.decisions.timeline(
+                tenant, account_id, since=since, until=until, limit=limit
+            )
+            assert got == (windowed if limit is None else windowed[:limit])
+
+    # ----------------------------------------------------------------- tenant isolation
+
+    @_SETTINGS
+    @given(
+        tenants=st.lists(keys(), min_size=2, max_size=2, unique=True),
+        account=accounts(),
+        other_account=accounts(),
+        contact=contacts(),
+        decision=decisions(),
+        override=overrides(),
+        issue=sync_issues(),
+        run=runs(),
+    )
+    def test_tenant_isolation(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+        self,
+        store_factory: StoreFactory,
+        tenants: list[str],
+        account: Account,
+        other_account: Account,
+        contact: Contact,
+        decision: RoutingDecision,
+        override: Override,
+        issue: SyncIssue,
+        run: RunRecord,
+    ) -> None:
+        import attrs  # noqa: PLC0415
+
+        store = store_factory()
+        mine, theirs = tenants
+        account_ids = [*decision.account_ids, account.id]
+        store.accounts.put(mine, account)
+        store.contacts.put(mine, contact)
+        store.decisions.put(mine, decision)
+        store.overrides.add(mine, override)
+        store.sync_issues.put_many(mine, [issue])
+        store.runs.record(mine, run)
+        before = store_contents(store, mine, account_ids=account_ids)
+
+        # invisible and uncountable
+        assert _empty(store_contents(store, theirs, account_ids=account_ids))
+        assert store.accounts.get(theirs, account.id) is None
+        assert store.contacts.get(theirs, contact.id) is None
+        assert store.contacts.find_by_email(theirs, "x@example.com") == []
+        assert store.decisions.get(theirs, decision.comm_id) is None
+        assert store.sync_issues.get(theirs, issue.domain) is None
+        assert store.runs.get(theirs, run.run_id) is None
+        assert store.overrides.history(theirs, comm_id=override.comm_id,
+                                       thread_id=override.thread_id) == []
+        # undeletable
+        assert not store.accounts.delete(theirs, account.id)
+        assert not store.contacts.delete(theirs, contact.id)
+        assert not store.decisions.delete(theirs, decision.comm_id)
+        assert not store.sync_issues.delete(theirs, issue.domain)
+        store.sync_issues.replace_all(theirs, [])
+        assert store_contents(store, mine, account_ids=account_ids) == before
+
+        # colliding ids: the other tenant writes different values under the same ids
+        # (parent_id cleared: the generated parent may be this very id, and an account
+        # cannot be its own parent)
+        collide = attrs.evolve(other_account, id=account.id, parent_id=None)
+        store.accounts.put(theirs, collide)
+        store.contacts.put(theirs, attrs.evolve(contact, name="someone else"))
+        store.decisions.put(theirs, attrs.evolve(decision, subject="another subject"))
+        store.runs.record(theirs, attrs.evolve(run, note="another note"))
+        assert store_contents(store, mine, account_ids=account_ids) == before
+        assert store.accounts.get(theirs, account.id) == collide
+        assert store.accounts.get(mine, account.id) == account
+        assert store.accounts.delete(theirs, account.id)
+        assert store.accounts.get(mine, account.id) == account
+
+    # ----------------------------------------------------------------- atomic batches
+
+    @_SETTINGS
+    @given(
+        tenant=keys(long=False),
+        settled=st.lists(accounts(), max_size=3),
+        batch_accounts=st.lists(accounts(), max_size=3),
+        batch_contacts=st.lists(contacts(), max_size=3),
+        batch_decisions=st.lists(decisions(), max_size=3),
+        batch_overrides=st.lists(overrides(), max_size=2),
+        issues=st.lists(sync_issues(), max_size=2),
+        run=runs(),
+        fail_after=st.integers(min_value=0, max_value=7),
+    )
+    def test_failed_batch_leaves_nothing(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+        self,
+        store_factory: StoreFactory,
+        tenant: str,
+        settled: list[Account],
+        batch_accounts: list[Account],
+        batch_contacts: list[Contact],
+        batch_decisions: list[RoutingDecision],
+        batch_overrides: list[Override],
+        issues: list[SyncIssue],
+        run: RunRecord,
+        fail_after: int,
+    ) -> None:
+        store = store_factory()
+        store.accounts.put_many(tenant, settled)
+        account_ids = [a for d in batch_decisions for a in d.account_ids]
+        before = store_contents(store, tenant, account_ids=account_ids)
+        steps: list[Callable[[], object]] = [
+            lambda: store.accounts.put_many(tenant, batch_accounts),
+            lambda: [store.accounts.delete(tenant, a.id) for a in settled],
+            lambda: store.contacts.put_many(tenant, batch_contacts),
+            lambda: store.decisions.put_many(tenant, batch_decisions),
+            lambda: store.overrides.add_many(tenant, batch_overrides),
+            lambda: store.sync_issues.replace_all(tenant, issues),
+            lambda: store.runs.record(tenant, run),
+        ]
+
+        def fail_in_batch() -> None:
+            with store.batch():
+                for step in steps[:fail_after]:
+                    step()
+                raise _AbortedBatchError
+
+        def fail_in_inner_batch() -> None:
+            with store.batch():
+                store.accounts.put_many(tenant, batch_accounts)
+                for account in settled:
+                    store.accounts.delete(tenant, account.id)
+                raise _AbortedBatchError
+
+        with pytest.raises(_AbortedBatchError):
+            fail_in_batch()
+        assert store_contents(store, tenant, account_ids=account_ids) == before
+
+        # a failed inner batch rolls back only itself when its exception is caught
+        with store.batch():
+            store.runs.record(tenant, run)
+            with pytest.raises(_AbortedBatchError):
+                fail_in_inner_batch()
+        after = store_contents(store, tenant, account_ids=account_ids)
+        assert after["runs"] == [run]
+        assert after["accounts"] == before["accounts"]
+
+    # ----------------------------------------------------------------- unstorable values
+
+    @_SETTINGS
+    @given(tenant=keys(long=False), good=accounts(), where=st.sampled_from(("name", "alias")))
+    def test_unstorable_values_are_refused_not_half_written(
+        self, store_factory: StoreFactory, tenant: str, good: Account, where: str
+    ) -> None:
+        import attrs  # noqa: PLC0415
+
+        store = store_factory()
+        bad = (
+            attrs.evolve(good, id=good.id + "-bad", name="nul\x00inside")
+            if where == "name"
+            else attrs.evolve(good, id=good.id + "-bad", aliases={"lone \ud800 surrogate"})
+        )
+        if where == "alias":
+            # JSON-held text carries any string; only plain columns refuse
+            store.accounts.put(tenant, bad)
+            assert store.accounts.get(tenant, bad.id) == bad
+            return
+        with pytest.raises(InvalidRecord):
+            store.accounts.put(tenant, bad)
+        result = store.accounts.put_many(tenant, [bad, good])
+        assert result.written == 1
+        assert [r.record_id for r in result.rejections] == [bad.id]
+        assert store.accounts.list(tenant) == [good]
+        with pytest.raises(InvalidRecord):
+            store.accounts.list("")
+        with pytest.raises(InvalidRecord):
+            store.accounts.put("bad\x00tenant", good)
+        # a key no row can have is simply not found
+        assert store.accounts.get(tenant, "nul\x00key") is None
+        assert not store.accounts.delete(tenant, "nul\x00key")
+
+    # ----------------------------------------------------------------- lock-step
+
+    def test_lockstep_with_memory_store(self, store_factory: StoreFactory) -> None:
+        run_lockstep({"memory": MemoryStore, "store": store_factory})
+
+
+# --------------------------------------------------------------------------- lock-step
+
+_TENANTS: Final = ("t1", "t'; DROP TABLE accounts; --", "ténant-💥")
+_IDS: Final = ("a", "b", "'", "Ω", "x" * 10_000)
+_ID_STRATEGY: Final = st.sampled_from(_IDS[:-1]) | st.just("x").map(lambda x: x * 10_000)
+
+
+def lockstep_machine(factories: Mapping[str, StoreFactory]) -> type[RuleBasedStateMachine]:
+    """A hypothesis state machine that applies every operation to one fresh store per
+    factory and checks, after every step, that all of them show the same contents and
+    returned the same results. The first factory is the reference."""
+    if len(factories) < 2:
+        raise ValueError("lock-step needs at least two back ends")
+    names = list(factories)
+
+    ids = _ID_STRATEGY
+    tenants = st.sampled_from(_TENANTS)
+    small_text = st.sampled_from(("", "x", "'", "é", "💥", "; --"))
+
+    class Lockstep(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stores = {name: factories[name]() for name in names}
+
+        def _all(self, operation: Callable[[Store], object]) -> object:
+            results = {}
+            for name, store in self.stores.items():
+                try:
+                    results[name] = ("ok", operation(store))
+                except _AbortedBatchError:
+                    results[name] = ("boom", None)
+            reference = results[names[0]]
+            for name in names[1:]:
+                assert results[name] == reference, (
+                    f"{name} returned {results[name]!r}, {names[0]} returned {reference!r}"
+                )
+            return reference[1]
+
+        @rule(tenant=tenants, items=st.lists(accounts(ids=ids), max_size=3))
+        def put_accounts(self, tenant: str, items: list[Account]) -> None:
+            self._all(lambda s: s.accounts.put_many(tenant, items))
+
+        @rule(tenant=tenants, account_id=ids)
+        def delete_account(self, tenant: str, account_id: str) -> None:
+            self._all(lambda s: s.accounts.delete(tenant, account_id))
+
+        @rule(tenant=tenants, items=st.lists(contacts(ids=ids, account_ids=ids), max_size=3))
+        def put_contacts(self, tenant: str, items: list[Contact]) -> None:
+            self._all(lambda s: s.contacts.put_many(tenant, items))
+
+        @rule(tenant=tenants, contact_id=ids)
+        def delete_contact(self, tenant: str, contact_id: str) -> None:
+            self._all(lambda s: s.contacts.delete(tenant, contact_id))
+
+        @rule(tenant=tenants, items=st.lists(decisions(comm_ids=ids, account_ids=ids), max_size=3))
+        def put_decisions(self, tenant: str, items: list[RoutingDecision]) -> None:
+            self._all(lambda s: s.decisions.put_many(tenant, items))
+
+        @rule(tenant=tenants, comm_id=ids)
+        def delete_decision(self, tenant: str, comm_id: str) -> None:
+            self._all(lambda s: s.decisions.delete(tenant, comm_id))
+
+        @rule(tenant=tenants, items=st.lists(overrides(targets=ids, account_ids=ids), max_size=2))
+        def add_overrides(self, tenant: str, items: list[Override]) -> None:
+            self._all(lambda s: s.overrides.add_many(tenant, items))
+
+        @rule(tenant=tenants, items=st.lists(sync_issues(domains=ids), max_size=2),
+              replace=st.booleans())
+        def write_sync_issues(self, tenant: str, items: list[SyncIssue], replace: bool) -> None:
+            if replace:
+                self._all(lambda s: s.sync_issues.replace_all(tenant, items))
+            else:
+                self._all(lambda s: s.sync_issues.put_many(tenant, items))
+
+        @rule(tenant=tenants, domain=ids)
+        def delete_sync_issue(self, tenant: str, domain: str) -> None:
+            self._all(lambda s: s.sync_issues.delete(tenant, domain))
+
+        @rule(tenant=tenants, run=runs(run_ids=ids))
+        def record_run(self, tenant: str, run: RunRecord) -> None:
+            self._all(lambda s: s.runs.record(tenant, run))
+
+        @rule(
+            tenant=tenants,
+            items=st.lists(accounts(ids=ids), max_size=2),
+            contacts_=st.lists(contacts(ids=ids, account_ids=ids), max_size=2),
+            decisions_=st.lists(decisions(comm_ids=ids, account_ids=ids), max_size=2),
+            delete=ids,
+            fail=st.booleans(),
+            note_=small_text,
+        )
+        def batch(  # noqa: PLR0917 - hypothesis and pytest pass these by name
+            self,
+            tenant: str,
+            items: list[Account],
+            contacts_: list[Contact],
+            decisions_: list[RoutingDecision],
+            delete: str,
+            fail: bool,
+            note_: str,
+        ) -> None:
+            def operation(store: Store) -> object:
+                with store.batch():
+                    store.accounts.put_many(tenant, items)
+                    store.contacts.put_many(tenant, contacts_)
+                    store.decisions.put_many(tenant, decisions_)
+                    store.contacts.delete(tenant, delete)
+                    if fail:
+                        raise _AbortedBatchError(note_)
+                return None
+
+            self._all(operation)
+
+        @invariant()
+        def stores_agree(self) -> None:
+            for tenant in _TENANTS:
+                contents = {
+                    name: store_contents(store, tenant, account_ids=_IDS)
+                    for name, store in self.stores.items()
+                }
+                reference = contents[names[0]]
+                for name in names[1:]:
+                    for key, value in reference.items():
+                        if contents[name][key] != value:
+                            note(f"{tenant!r} {key}: {names[0]}={value!r}")
+                            note(f"{tenant!r} {key}: {name}={contents[name][key]!r}")
+                        assert contents[name][key] == value, f"{name} disagrees on {key}"
+
+        @rule()
+        def lookups_agree(self) -> None:
+            for tenant in _TENANTS[:2]:
+                for key in _IDS[:3]:
+                    self._all(_lookups(tenant, key))
+
+    Lockstep.__name__ = "Lockstep_" + "_".join(names)
+    return Lockstep
+
+
+def _lookups(tenant: str, key: str) -> Callable[[Store], object]:
+    def lookups(s: Store) -> object:
+        return (
+            s.accounts.get(tenant, key),
+            s.contacts.get(tenant, key),
+            s.contacts.list(tenant, account_id=key),
+            s.decisions.get(tenant, key),
+            s.sync_issues.get(tenant, key),
+            s.runs.get(tenant, key),
+            s.overrides.history(tenant, comm_id=key),
+            s.overrides.history(tenant, thread_id=key),
+        )
+
+    return lookups
+
+
+def run_lockstep(
+    factories: Mapping[str, StoreFactory], *, settings_: settings | None = None
+) -> None:
+    """Run `lockstep_machine(factories)` as a test (for use inside a pytest test)."""
+    machine = lockstep_machine(factories)
+    chosen = settings_ or settings(
+        max_examples=min(settings().max_examples, 20),
+        stateful_step_count=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    run_state_machine_as_test(machine, settings=chosen)
