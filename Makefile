@@ -25,6 +25,7 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict tests/typing
 	$(BIN)/ruff check src tests benchmarks
 
 pytest: $(VENV)/.installed-test
@@ -32,6 +33,7 @@ pytest: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict tests/typing
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
