@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,32 @@ def connect(path: str, *, timeout: float = 30.0) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=timeout, isolation_level=None, check_same_thread=False
     )
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if path != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
+        _while_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return conn
+
+
+def _while_locked(step: Callable[[], object], timeout: float) -> None:
+    """Run `step`, retrying for up to `timeout` seconds while the file is locked.
+
+    Switching a new file to WAL can answer "database is locked" at once, without
+    waiting in the busy handler, when several processes open the same new file together.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        else:
+            return
 
 
 class SQLiteStore:
@@ -112,7 +133,9 @@ class SQLiteStore:
         self.url = "sqlite://" if self.path == ":memory:" else f"sqlite:///{self.path}"
         try:
             self._conn = connect(self.path, timeout=timeout)
-            self._version = migrate(self._conn)
+            versions: list[int] = []
+            _while_locked(lambda: versions.append(migrate(self._conn)), timeout)
+            self._version = versions[-1]
         except sqlite3.Error as exc:
             raise _error(exc, f"opening {self.path!r}") from exc
         self._lock = threading.RLock()
