@@ -614,6 +614,22 @@ def _override_key(o: Override) -> tuple[Any, ...]:
     return (_neg_age(o.at), o.author, o.reason, o.account_ids, o.comm_id or "", o.thread_id or "")
 
 
+def _keep_override(
+    by_comm: dict[str, Override], by_thread: dict[str, Override], override: Override
+) -> None:
+    """File `override` under its communication or thread id, keeping the active one
+    (latest `at`, then author, reason) when several target the same id."""
+    table, target = (
+        (by_comm, override.comm_id)
+        if override.comm_id is not None
+        else (by_thread, override.thread_id)
+    )
+    assert target is not None
+    current = table.get(target)
+    if current is None or _override_key(override) < _override_key(current):
+        table[target] = override
+
+
 class RoutingIndex:
     """Everything routing looks up, precomputed once: canonical email -> accounts of its
     contacts, registrable domain -> status, claimants and owner, internal and personal
@@ -794,16 +810,7 @@ class RoutingIndex:
             if not isinstance(entry, Override):
                 rejections.append(Rejection.of("overrides", "not an Override", entry))
                 continue
-            override = entry
-            table, target = (
-                (comm_ov, override.comm_id)
-                if override.comm_id is not None
-                else (thread_ov, override.thread_id)
-            )
-            assert target is not None
-            current = table.get(target)
-            if current is None or _override_key(override) < _override_key(current):
-                table[target] = override
+            _keep_override(comm_ov, thread_ov, entry)
         self._comm_overrides = comm_ov
         self._thread_overrides = thread_ov
 
@@ -826,15 +833,7 @@ class RoutingIndex:
         for override in overrides:
             if not isinstance(override, Override):
                 raise InvalidRecord(override, "expected an Override")
-            table, target = (
-                (comm_ov, override.comm_id)
-                if override.comm_id is not None
-                else (thread_ov, override.thread_id)
-            )
-            assert target is not None
-            current = table.get(target)
-            if current is None or _override_key(override) < _override_key(current):
-                table[target] = override
+            _keep_override(comm_ov, thread_ov, override)
         other._comm_overrides = comm_ov
         other._thread_overrides = thread_ov
         return other
