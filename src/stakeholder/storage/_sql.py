@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -183,6 +183,37 @@ class _Repository:
         rows = self._of_tenant(stmt("SELECT COUNT(*) FROM", self.table), tenant)
         return int(rows[0][0])
 
+    def _upsert_one(
+        self,
+        tenant: str,
+        item: object,
+        encode: Callable[[str, object], Row],
+        columns: Sequence[str],
+    ) -> None:
+        """Insert or replace one value keyed by (tenant, key column); `InvalidRecord`
+        when it cannot be stored."""
+        tenant = codec.check_tenant(tenant)
+        row = codec.one(lambda: encode(tenant, item), item)
+        with self._source.session() as s:
+            s.upsert(self.table, columns, ("tenant", self.key_column), [row])
+
+    def _upsert_many(
+        self,
+        tenant: str,
+        items: Iterable[object],
+        encode: Callable[[str, object], Row],
+        columns: Sequence[str],
+    ) -> WriteResult:
+        """Insert or replace many values in one session; unstorable ones are rejected
+        with a reason (the row's second column is its id)."""
+        tenant = codec.check_tenant(tenant)
+        rows, rejections = codec.encode_batch(
+            items, lambda item: encode(tenant, item), lambda r: r[1], self.table
+        )
+        with self._source.session() as s:
+            s.upsert(self.table, columns, ("tenant", self.key_column), rows)
+        return codec.write_result(len(rows), rejections)
+
     def _delete_key(self, tenant: str, value: object) -> bool:
         tenant = codec.check_tenant(tenant)
         key = codec.lookup_key(value, self.key_column)
@@ -201,19 +232,10 @@ class SqlAccounts(_Repository):
     key_column = "id"
 
     def put(self, tenant: str, account: Account) -> None:
-        tenant = codec.check_tenant(tenant)
-        row = codec.one(lambda: codec.account_row(tenant, account), account)
-        with self._source.session() as s:
-            s.upsert("accounts", _ACCOUNT_COLS, ("tenant", "id"), [row])
+        self._upsert_one(tenant, account, codec.account_row, _ACCOUNT_COLS)
 
     def put_many(self, tenant: str, accounts: Iterable[Account]) -> WriteResult:
-        tenant = codec.check_tenant(tenant)
-        rows, rejections = codec.encode_batch(
-            accounts, lambda a: codec.account_row(tenant, a), lambda r: r[1], "accounts"
-        )
-        with self._source.session() as s:
-            s.upsert("accounts", _ACCOUNT_COLS, ("tenant", "id"), rows)
-        return codec.write_result(len(rows), rejections)
+        return self._upsert_many(tenant, accounts, codec.account_row, _ACCOUNT_COLS)
 
     def get(self, tenant: str, account_id: str) -> Account | None:
         rows = self._by_key(_SELECT_ACCOUNT, tenant, account_id)
@@ -235,19 +257,10 @@ class SqlContacts(_Repository):
     key_column = "id"
 
     def put(self, tenant: str, contact: Contact) -> None:
-        tenant = codec.check_tenant(tenant)
-        row = codec.one(lambda: codec.contact_row(tenant, contact), contact)
-        with self._source.session() as s:
-            s.upsert("contacts", _CONTACT_COLS, ("tenant", "id"), [row])
+        self._upsert_one(tenant, contact, codec.contact_row, _CONTACT_COLS)
 
     def put_many(self, tenant: str, contacts: Iterable[Contact]) -> WriteResult:
-        tenant = codec.check_tenant(tenant)
-        rows, rejections = codec.encode_batch(
-            contacts, lambda c: codec.contact_row(tenant, c), lambda r: r[1], "contacts"
-        )
-        with self._source.session() as s:
-            s.upsert("contacts", _CONTACT_COLS, ("tenant", "id"), rows)
-        return codec.write_result(len(rows), rejections)
+        return self._upsert_many(tenant, contacts, codec.contact_row, _CONTACT_COLS)
 
     def get(self, tenant: str, contact_id: str) -> Contact | None:
         rows = self._by_key(_SELECT_CONTACT, tenant, contact_id)
