@@ -263,7 +263,21 @@ def _sqlite_reads(  # noqa: PLR0917 - one workload, passed whole
     report.add("sqlite", "contacts read", ours, baseline, "raw select + values", n_contacts)
     report.bare("sqlite", "  bare select", floor, n_contacts)
 
-    # index load
+    _index_load(report, "sqlite", store, accounts, contacts, raw_values, floor, repeat)
+
+
+def _index_load(  # noqa: PLR0917 - one workload, passed whole
+    report: Report,
+    engine: str,
+    store: Any,
+    accounts: list[Account],
+    contacts: list[Contact],
+    raw_values: Callable[[], list[Contact]],
+    floor: float,
+    repeat: int,
+) -> None:
+    """Time `load_routing_index` against the raw select turned into values and built
+    into an index, and record the bare select + build as the floor."""
     store.accounts.put_many(TENANT, accounts)
 
     def raw_index() -> RoutingIndex:
@@ -278,10 +292,10 @@ def _sqlite_reads(  # noqa: PLR0917 - one workload, passed whole
         ),
         lambda _a: lambda: load_routing_index(store, TENANT),
     )
-    report.add("sqlite", "index load", ours, baseline, "raw select + values + build",
-               n_contacts)
-    report.info("sqlite", "  of which build", build, n_contacts)
-    report.bare("sqlite", "  bare select+build", floor + build, n_contacts)
+    n_contacts = len(contacts)
+    report.add(engine, "index load", ours, baseline, "raw select + values + build", n_contacts)
+    report.info(engine, "  of which build", build, n_contacts)
+    report.bare(engine, "  bare select+build", floor + build, n_contacts)
 
 
 def bench_sqlite(  # noqa: PLR0917 - one workload, passed whole
@@ -506,25 +520,7 @@ def bench_postgres(  # noqa: PLR0917 - one workload, passed whole
                    n_contacts)
         report.bare("postgres", "  bare select", floor, n_contacts)
 
-        # index load
-        store.accounts.put_many(TENANT, accounts)
-
-        def raw_index() -> RoutingIndex:
-            loaded = raw_values()
-            return RoutingIndex.build(accounts, loaded, resolve_domain_ownership(accounts, loaded))
-
-        baseline, build, ours = best(
-            repeat,
-            lambda _a: raw_index,
-            lambda _a: lambda: RoutingIndex.build(
-                accounts, contacts, resolve_domain_ownership(accounts, contacts)
-            ),
-            lambda _a: lambda: load_routing_index(store, TENANT),
-        )
-        report.add("postgres", "index load", ours, baseline, "raw select + values + build",
-                   n_contacts)
-        report.info("postgres", "  of which build", build, n_contacts)
-        report.bare("postgres", "  bare select+build", floor + build, n_contacts)
+        _index_load(report, "postgres", store, accounts, contacts, raw_values, floor, repeat)
         contact_rows.clear()
         if "write" not in parts:
             for conn in [*raws, *stores]:
