@@ -24,6 +24,7 @@ __all__ = [
     "CommKind",
     "Communication",
     "Contact",
+    "MailHeaders",
     "Participant",
     "Rejection",
     "Role",
@@ -298,6 +299,37 @@ def _to_participants(value: object) -> tuple[Participant, ...]:
 
 
 @attrs.frozen
+class MailHeaders:
+    """The mail headers that say a message is list, bulk or automated mail, as read
+    (unfolded, stripped; `None` when absent). Only these five are kept: the value stays
+    small whatever the message carried."""
+
+    list_id: str | None = attrs.field(default=None, converter=_to_optional_str)
+    list_unsubscribe: str | None = attrs.field(default=None, converter=_to_optional_str)
+    precedence: str | None = attrs.field(default=None, converter=_to_optional_str)
+    auto_submitted: str | None = attrs.field(default=None, converter=_to_optional_str)
+    x_auto_response_suppress: str | None = attrs.field(default=None, converter=_to_optional_str)
+
+    @property
+    def is_list(self) -> bool:
+        """A mailing-list message: `List-Id` or `List-Unsubscribe` is present."""
+        return self.list_id is not None or self.list_unsubscribe is not None
+
+    @property
+    def is_bulk(self) -> bool:
+        """List, bulk or automated mail: a list header, `Precedence: bulk|list|junk`,
+        `Auto-Submitted` other than `no`, or `X-Auto-Response-Suppress` present."""
+        precedence = (self.precedence or "").strip().lower()
+        auto = (self.auto_submitted or "no").strip().lower()
+        return (
+            self.is_list
+            or precedence in {"bulk", "list", "junk"}
+            or auto != "no"
+            or self.x_auto_response_suppress is not None
+        )
+
+
+@attrs.frozen
 class Communication:
     """An email, meeting or call. `occurred_at` is timezone-aware."""
 
@@ -307,6 +339,9 @@ class Communication:
     thread_id: str | None = attrs.field(default=None, validator=_optional_id)
     subject: str = attrs.field(default="", converter=_to_subject)
     kind: CommKind = attrs.field(default=CommKind.EMAIL, converter=_to_comm_kind)
+    headers: MailHeaders | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(MailHeaders))
+    )
 
     @occurred_at.validator
     def _check_present(self, attribute: attrs.Attribute[Any], value: object) -> None:
