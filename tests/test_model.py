@@ -263,3 +263,27 @@ def test_generated_contacts_rebuild_equal(contact: Contact) -> None:
 def test_generated_communications_rebuild_equal(comm: Communication) -> None:
     assert Communication(**attrs.asdict(comm, recurse=False)) == comm
     assert all(isinstance(p, Participant) for p in comm.participants)
+
+
+def test_mail_headers_say_what_is_bulk() -> None:
+    from stakeholder import MailHeaders
+
+    assert not MailHeaders().is_bulk
+    assert not MailHeaders().is_list
+    assert MailHeaders(list_unsubscribe="<mailto:u@x.example>").is_list
+    assert MailHeaders(precedence=" List ").is_bulk
+    assert not MailHeaders(precedence="first-class").is_bulk
+    assert not MailHeaders(auto_submitted="No").is_bulk
+    assert MailHeaders(auto_submitted="auto-generated").is_bulk
+    assert MailHeaders(x_auto_response_suppress="All").is_bulk
+    assert MailHeaders(list_id="  ").list_id is None  # blanks are absent
+
+
+def test_communication_refuses_headers_of_another_type() -> None:
+    with pytest.raises(TypeError):
+        Communication(
+            id="m",
+            occurred_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+            participants=(),
+            headers={"List-Id": "x"},  # type: ignore[arg-type]
+        )
