@@ -1,0 +1,142 @@
+"""Ownership values: claims, sync issues, claimed domains, one account's side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from stakeholder._ownership._policy import ClaimKind, DomainStatus, SyncMode
+
+
+@attrs.frozen(order=True)
+class DomainClaim:
+    """`account_id` claims `domain` as `kind`, with `contacts` of its contacts there.
+
+    One claim per (account, domain), of the strongest kind: `DECLARED` over `DOMINANT`
+    over `SECONDARY`.
+    """
+
+    domain: str
+    account_id: str
+    kind: ClaimKind
+    contacts: int = attrs.field(validator=attrs.validators.ge(0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "account_id": self.account_id,
+            "kind": self.kind.value,
+            "contacts": self.contacts,
+        }
+
+
+@attrs.frozen(order=True)
+class SyncIssue:
+    """A domain claimed by several accounts without permission to share it."""
+
+    domain: str
+    account_ids: tuple[str, ...]
+    reason: str
+    suggestion: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "account_ids": list(self.account_ids),
+            "reason": self.reason,
+            "suggestion": self.suggestion,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SyncIssue:
+        return cls(
+            domain=data["domain"],
+            account_ids=tuple(data["account_ids"]),
+            reason=data["reason"],
+            suggestion=data["suggestion"],
+        )
+
+
+@attrs.frozen
+class ClaimedDomain:
+    """Everything known about one claimed registrable domain: the routing look-up entry.
+
+    - `status`: `UNIQUE`, `SHARED` or `CONFLICT`.
+    - `claimants`: the claiming account ids, sorted; `claims` the claims themselves.
+    - `owner`: the account that unknown addresses at the domain belong to: the single
+      claimant of a `UNIQUE` domain, else the `hierarchy_owner`, else `None`.
+    - `hierarchy_owner`: for several claimants, their nearest common ancestor account
+      (through `Account.parent_id`, the claimant itself included) when it exists.
+    - `rule`: which rule set the status: `"single claimant"`, `"shared_domains"`,
+      `"allow_all_shared"`, `"hierarchy"` or `"not allowed"`.
+    - `issue`: the `SyncIssue` of a `CONFLICT`, else `None`.
+    """
+
+    domain: str
+    status: DomainStatus
+    claimants: tuple[str, ...]
+    claims: tuple[DomainClaim, ...]
+    owner: str | None
+    hierarchy_owner: str | None
+    rule: str
+    issue: SyncIssue | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "status": self.status.value,
+            "claimants": list(self.claimants),
+            "claims": [c.to_dict() for c in self.claims],
+            "owner": self.owner,
+            "hierarchy_owner": self.hierarchy_owner,
+            "rule": self.rule,
+            "issue": None if self.issue is None else self.issue.to_dict(),
+        }
+
+
+@attrs.frozen
+class AccountOwnership:
+    """One account's side of the result.
+
+    - `mode`: `DOMAIN` when it owns at least one `UNIQUE` domain, else `CONTACT`.
+    - `parent_id`: its parent as used for the hierarchy (`None` when the link was
+      dangling or part of a cycle; see `DomainOwnership.rejections`).
+    - `contacts`: its accepted contacts; `counted`: those with a company domain.
+    - `domain_contacts`: `(domain, contacts)` pairs, most contacts first.
+    - `dominant`: its dominant contact domain, or `None` without counted contacts.
+    - `claims`: its claims; `unique_domains`: the `UNIQUE` domains it owns.
+    - `skipped`: `(reason, contacts)` pairs for contacts that did not count.
+    - `ignored_domains`: `(domain, reason)` for declared domains that cannot be claimed.
+    """
+
+    account_id: str
+    name: str
+    parent_id: str | None
+    mode: SyncMode
+    contacts: int
+    counted: int
+    domain_contacts: tuple[tuple[str, int], ...]
+    dominant: str | None
+    claims: tuple[DomainClaim, ...]
+    unique_domains: tuple[str, ...]
+    skipped: tuple[tuple[str, int], ...]
+    ignored_domains: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "name": self.name,
+            "parent_id": self.parent_id,
+            "mode": self.mode.value,
+            "contacts": self.contacts,
+            "counted": self.counted,
+            "domain_contacts": dict(self.domain_contacts),
+            "dominant": self.dominant,
+            "claims": [c.to_dict() for c in self.claims],
+            "unique_domains": list(self.unique_domains),
+            "skipped": dict(self.skipped),
+            "ignored_domains": dict(self.ignored_domains),
+        }
+
+

@@ -1,0 +1,638 @@
+"""`RoutingIndex`: the look-ups routing needs, precomputed once, and per-address verdicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Protocol
+
+import attrs
+
+from stakeholder._errors import ConfigurationError, InvalidDomain, InvalidEmail, InvalidRecord
+from stakeholder._identity import (
+    EmailAddress,
+    PersonalDomains,
+    _parse_parts,
+    registrable_domain,
+)
+from stakeholder._model import (
+    Account,
+    AccountKind,
+    Communication,
+    Contact,
+    Rejection,
+    Role,
+)
+from stakeholder._ownership import DomainStatus, _registrable_of_canonical_host
+from stakeholder._routing._addresses import (
+    _AUTOMATED_ARGS,
+    _AUTOMATED_HOST_SUFFIXES,
+    _AUTOMATED_HOSTS,
+    _AUTOMATED_LOCAL,
+    _INTERNAL,
+    _INVALID,
+    _NONE,
+    _ROLE_RANK,
+    _STRONG,
+    _WEAK,
+    _Verdict,
+)
+from stakeholder._routing._values import Evidence, EvidenceKind, Override, RoutingPolicy, Strength
+from stakeholder._shared import primary_accounts
+
+
+class OwnershipView(Protocol):
+    """What routing reads from domain ownership (`DomainOwnership` satisfies it):
+    the claimed domains, and for each its status, claimants and owner."""
+
+    @property
+    def claims(self) -> Any: ...
+
+    def owner(self, domain: str) -> str | None: ...
+
+    def claimants(self, domain: str) -> Any: ...
+
+    def status(self, domain: str) -> Any: ...
+
+
+@attrs.frozen
+class _DomainInfo:
+    status: DomainStatus
+    claimants: tuple[str, ...]
+    owner: str | None  # the unique owner (UNIQUE) or the hierarchy owner (SHARED/CONFLICT)
+
+
+_VerdictArgs = tuple[int, "EvidenceKind", "Strength", tuple[str, ...], str]
+
+
+@attrs.frozen
+class _HostFacts:
+    domain: str  # registrable domain (the host itself when it has none)
+    internal: bool
+    automated: bool
+    info: _DomainInfo | None
+    personal: str | None  # "free", "disposable" or None
+    # the verdict of any address at this host that is not a known contact (nor an
+    # automated local part): everything but the address itself, built once per host
+    fallback: _VerdictArgs
+
+
+DEFAULT_CACHE_SIZE: Final = 1 << 21
+"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps before starting afresh."""
+
+
+def _neg_age(at: dt.datetime) -> dt.timedelta:
+    return _EPOCH - at
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _override_key(o: Override) -> tuple[Any, ...]:
+    """Latest `at` first, then author, then reason, then the rest (total order)."""
+    return (_neg_age(o.at), o.author, o.reason, o.account_ids, o.comm_id or "", o.thread_id or "")
+
+
+def _keep_override(
+    by_comm: dict[str, Override], by_thread: dict[str, Override], override: Override
+) -> None:
+    """File `override` under its communication or thread id, keeping the active one
+    (latest `at`, then author, reason) when several target the same id."""
+    table, target = (
+        (by_comm, override.comm_id)
+        if override.comm_id is not None
+        else (by_thread, override.thread_id)
+    )
+    assert target is not None
+    current = table.get(target)
+    if current is None or _override_key(override) < _override_key(current):
+        table[target] = override
+
+
+class RoutingIndex:
+    """Everything routing looks up, precomputed once: canonical email -> accounts of its
+    contacts, registrable domain -> status, claimants and owner, internal and personal
+    domains, partner accounts, account names and aliases, overrides by communication and
+    by thread, and (when given) each shared contact's primary account.
+
+    Build one with `RoutingIndex.build(...)`; it is immutable apart from an internal
+    cache of per-address verdicts, and safe to share between calls.
+    `rejections` lists the input records it set aside (duplicate account ids, contacts
+    of unknown accounts, unparsable emails); `skipped` counts contacts without an email.
+    """
+
+    __slots__ = (
+        "_by_canonical",
+        "_cache_size",
+        "_comm_overrides",
+        "_contacts",
+        "_domains",
+        "_hosts",
+        "_internal",
+        "_internal_suffixes",
+        "_memo",
+        "_names",
+        "_partners",
+        "_patterns",
+        "_personal",
+        "_primary",
+        "_thread_overrides",
+        "accounts",
+        "policy",
+        "rejections",
+        "skipped",
+    )
+
+    accounts: Mapping[str, Account]
+    policy: RoutingPolicy
+    rejections: tuple[Rejection, ...]
+    skipped: Mapping[str, int]
+    _by_canonical: dict[str, _Verdict]
+    _cache_size: int
+    _comm_overrides: dict[str, Override]
+    _contacts: dict[str, tuple[str, ...]]
+    _domains: dict[str, _DomainInfo]
+    _hosts: dict[str, _HostFacts]
+    _internal: frozenset[str]
+    _internal_suffixes: tuple[str, ...]
+    _memo: dict[str, _Verdict]
+    _names: dict[str, tuple[str, ...]]
+    _partners: frozenset[str]
+    _patterns: dict[str, re.Pattern[str] | None]
+    _personal: PersonalDomains
+    _primary: dict[str, str]
+    _thread_overrides: dict[str, Override]
+
+    def __init__(self) -> None:
+        raise TypeError("build a RoutingIndex with RoutingIndex.build(...)")
+
+    @classmethod
+    def build(
+        cls,
+        accounts: Iterable[Account],
+        contacts: Iterable[Contact],
+        ownership: OwnershipView,
+        *,
+        shared: Any = None,
+        overrides: Iterable[Override] = (),
+        policy: RoutingPolicy | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> RoutingIndex:
+        """Precompute the look-ups routing needs.
+
+        - `accounts`, `contacts`: the CRM's records (any order; duplicates of an account
+          id keep one record, chosen deterministically, and reject the others).
+        - `ownership`: the result of `resolve_domain_ownership`; its policy's internal and
+          personal domains are used too.
+        - `shared`: the shared-contacts layer's result (a list of `SharedContactGroup`),
+          or a mapping canonical email -> primary account id. Only then does a shared
+          contact's primary account break ties.
+        - `overrides`: `Override`s by communication id or thread id; per target the
+          latest `at` wins, ties broken on author, then reason.
+        - `cache_size`: how many distinct addresses (and hosts) the index remembers the
+          verdict of before it starts afresh (bounds memory in long-running processes).
+        """
+        if cache_size < 1:
+            raise ConfigurationError(f"cache_size must be at least 1, not {cache_size}")
+        if not all(hasattr(ownership, name) for name in ("claims", "owner", "status")):
+            raise InvalidRecord(
+                ownership, "expected a DomainOwnership (from resolve_domain_ownership)"
+            )
+        self = object.__new__(cls)
+        policy = RoutingPolicy() if policy is None else policy
+        rejections: list[Rejection] = []
+        skipped: dict[str, int] = {}
+
+        # accounts: one record per id, chosen by a total order over its fields
+        by_id: dict[str, list[Account]] = {}
+        for item in _objects(accounts):
+            if not isinstance(item, Account):
+                rejections.append(Rejection.of("accounts", "not an Account", item))
+                continue
+            account = item
+            by_id.setdefault(account.id, []).append(account)
+        chosen: dict[str, Account] = {}
+        for account_id in sorted(by_id):
+            records = sorted(set(by_id[account_id]), key=_account_order)
+            chosen[account_id] = records[0]
+            rejections.extend(
+                Rejection.of("accounts", "duplicate account id; another record kept", a, a.id)
+                for a in records[1:]
+            )
+        self.accounts = chosen
+        self._partners = frozenset(a for a, r in chosen.items() if r.kind is AccountKind.PARTNER)
+        self._names = {
+            a: tuple(sorted({r.name, *r.aliases} - {""}, key=lambda n: (-len(n), n)))
+            for a, r in chosen.items()
+        }
+        self._patterns = {}
+
+        # contacts: canonical email -> sorted distinct account ids
+        gathered: dict[str, set[str]] = {}
+        for element in _objects(contacts):
+            if not isinstance(element, Contact):
+                rejections.append(Rejection.of("contacts", "not a Contact", element))
+                continue
+            contact = element
+            if contact.account_id not in chosen:
+                rejections.append(
+                    Rejection.of(
+                        "contacts",
+                        f"unknown account id {contact.account_id!r}",
+                        contact.email,
+                        contact.id,
+                    )
+                )
+                continue
+            email = contact.email
+            if email is None:
+                skipped["contact without email"] = skipped.get("contact without email", 0) + 1
+                continue
+            if not isinstance(email, EmailAddress):
+                rejections.append(
+                    Rejection.of(
+                        "contacts",
+                        f"email is not valid: {contact.email_error}",
+                        email,
+                        contact.id,
+                    )
+                )
+                continue
+            key = f"{email.local}@{email.domain}"
+            found = gathered.get(key)
+            if found is None:
+                gathered[key] = {contact.account_id}
+            else:
+                found.add(contact.account_id)
+        self._contacts = {
+            k: (next(iter(v)),) if len(v) == 1 else tuple(sorted(v)) for k, v in gathered.items()
+        }
+
+        # domains, from ownership
+        self._domains = _domain_table(ownership)
+        own_policy = getattr(ownership, "policy", None)
+        internal: Iterable[str] = getattr(own_policy, "internal_domains", frozenset())
+        self._internal = frozenset(internal)
+        self._internal_suffixes = tuple(sorted("." + d for d in self._internal))
+        personal = getattr(own_policy, "personal_domains", None)
+        self._personal = personal if isinstance(personal, PersonalDomains) else (
+            PersonalDomains.default()
+        )
+
+        # shared contacts' primary accounts
+        self._primary = _primary_table(shared, rejections)
+
+        # overrides
+        comm_ov: dict[str, Override] = {}
+        thread_ov: dict[str, Override] = {}
+        for entry in _objects(overrides):
+            if not isinstance(entry, Override):
+                rejections.append(Rejection.of("overrides", "not an Override", entry))
+                continue
+            _keep_override(comm_ov, thread_ov, entry)
+        self._comm_overrides = comm_ov
+        self._thread_overrides = thread_ov
+
+        self.policy = policy
+        self.rejections = tuple(rejections)
+        self.skipped = skipped
+        self._memo = {}
+        self._by_canonical = {}
+        self._hosts = {}
+        self._cache_size = cache_size
+        return self
+
+    def with_overrides(self, overrides: Iterable[Override]) -> RoutingIndex:
+        """A copy of this index with `overrides` added to its own (sharing the rest)."""
+        other = object.__new__(RoutingIndex)
+        for name in RoutingIndex.__slots__:
+            object.__setattr__(other, name, getattr(self, name))
+        comm_ov = dict(self._comm_overrides)
+        thread_ov = dict(self._thread_overrides)
+        for override in overrides:
+            if not isinstance(override, Override):
+                raise InvalidRecord(override, "expected an Override")
+            _keep_override(comm_ov, thread_ov, override)
+        other._comm_overrides = comm_ov
+        other._thread_overrides = thread_ov
+        return other
+
+    @property
+    def internal_domains(self) -> frozenset[str]:
+        """Our own domains (from the ownership policy): their people are internal."""
+        return self._internal
+
+    @property
+    def partner_ids(self) -> frozenset[str]:
+        """Ids of the accounts whose kind is `PARTNER`."""
+        return self._partners
+
+    def evidence_for(self, address: str, role: Role | str = Role.TO) -> Evidence:
+        """The evidence one address gives on its own (as a participant in `role`)."""
+        role = Role(role)
+        return self._verdict(address).evidence(_ROLE_RANK[role.value], role)
+
+    def __repr__(self) -> str:
+        return (
+            f"RoutingIndex(accounts={len(self.accounts)}, contact_emails={len(self._contacts)}, "
+            f"domains={len(self._domains)}, overrides="
+            f"{len(self._comm_overrides) + len(self._thread_overrides)})"
+        )
+
+    # ---------------------------------------------------------------- per address
+
+    def _verdict(self, raw: str) -> _Verdict:
+        found = self._memo.get(raw)
+        if found is not None:
+            return found
+        verdict = self._classify(raw)
+        memo = self._memo
+        if len(memo) >= self._cache_size:
+            memo.clear()
+        memo[raw] = verdict
+        return verdict
+
+    def _classify(self, raw: str) -> _Verdict:
+        parts = _parse_parts(raw)  # uncached: this index keeps its own memo per raw string
+        if isinstance(parts, InvalidEmail):
+            return _Verdict(
+                raw,
+                _INVALID,
+                EvidenceKind.INVALID,
+                Strength.SET_ASIDE,
+                (),
+                f"not a valid email address ({parts.reason}); set aside",
+            )
+        local, host = parts
+        key = f"{local}@{host}"
+        found = self._by_canonical.get(key)
+        if found is None:
+            found = self._classify_valid(key, local, host)
+            by_canonical = self._by_canonical
+            if len(by_canonical) >= self._cache_size:
+                by_canonical.clear()
+            by_canonical[key] = found
+        return found
+
+    def _host(self, host: str) -> _HostFacts:
+        """What routing needs to know about one host, computed once per index."""
+        found = self._hosts.get(host)
+        if found is None:
+            try:
+                domain = _registrable_of_canonical_host(host)
+            except InvalidDomain:
+                domain = host
+            internal = bool(self._internal) and (
+                host in self._internal or host.endswith(self._internal_suffixes)
+            )
+            automated = host in _AUTOMATED_HOSTS or host.endswith(_AUTOMATED_HOST_SUFFIXES)
+            info = self._domains.get(domain)
+            personal = None if info is not None else _personal_kind(self._personal, host, domain)
+            fallback = self._host_verdict(domain, internal, automated, info, personal)
+            found = _HostFacts(domain, internal, automated, info, personal, fallback)
+            hosts = self._hosts
+            if len(hosts) >= self._cache_size:
+                hosts.clear()
+            hosts[host] = found
+        return found
+
+    def _host_verdict(
+        self,
+        domain: str,
+        internal: bool,
+        automated: bool,
+        info: _DomainInfo | None,
+        personal: str | None,
+    ) -> _VerdictArgs:
+        """The verdict (less the address) of an address at a host when the address is not
+        a known contact: internal, automated host, domain owner, shared domain, personal
+        mail domain or unknown domain, in the order of the rules."""
+        if internal:
+            return (
+                _INTERNAL,
+                EvidenceKind.INTERNAL,
+                Strength.SET_ASIDE,
+                (),
+                f"internal: {domain} is one of our own domains; set aside",
+            )
+        if automated:
+            return _AUTOMATED_ARGS
+        if info is not None:
+            if info.status is DomainStatus.UNIQUE and info.owner is not None:
+                owner = info.owner
+                if owner in self._partners:
+                    return (
+                        _STRONG,
+                        EvidenceKind.PARTNER,
+                        Strength.STRONG,
+                        (owner,),
+                        f"not a known contact, but {domain} is owned by partner account "
+                        f"{owner} alone",
+                    )
+                return (
+                    _STRONG,
+                    EvidenceKind.DOMAIN_OWNER,
+                    Strength.STRONG,
+                    (owner,),
+                    f"not a known contact, but {domain} is owned by {owner} alone (domain sync)",
+                )
+            between = ", ".join(info.claimants)
+            if info.owner is not None:
+                return (
+                    _WEAK,
+                    EvidenceKind.HIERARCHY_OWNER,
+                    Strength.WEAK,
+                    (info.owner,),
+                    f"not a known contact; {domain} is {info.status.value} between {between}, "
+                    f"whose common parent {info.owner} owns it for unknown addresses",
+                )
+            if info.claimants:
+                return (
+                    _WEAK,
+                    EvidenceKind.SHARED_DOMAIN,
+                    Strength.WEAK,
+                    info.claimants,
+                    f"not a known contact; {domain} is {info.status.value} between {between}",
+                )
+        if personal is not None:
+            return (
+                _NONE,
+                EvidenceKind.PERSONAL,
+                Strength.NONE,
+                (),
+                f"not a known contact; {domain} is a personal ({personal}) mail domain",
+            )
+        return (
+            _NONE,
+            EvidenceKind.UNKNOWN_DOMAIN,
+            Strength.NONE,
+            (),
+            f"not a known contact; no account owns {domain}",
+        )
+
+    def _classify_valid(self, key: str, local: str, host: str) -> _Verdict:
+        facts = self._host(host)
+        if facts.internal or facts.automated:  # the host decides, whoever the address is
+            return _Verdict(key, *facts.fallback)
+        if _AUTOMATED_LOCAL.fullmatch(local) is not None:
+            return _Verdict(key, *_AUTOMATED_ARGS)
+        accounts = self._contacts.get(key)
+        if accounts is not None:
+            if len(accounts) == 1:
+                (account_id,) = accounts
+                if account_id in self._partners:
+                    return _Verdict(
+                        key,
+                        _STRONG,
+                        EvidenceKind.PARTNER,
+                        Strength.STRONG,
+                        accounts,
+                        f"known contact of partner account {account_id} only",
+                    )
+                return _Verdict(
+                    key,
+                    _STRONG,
+                    EvidenceKind.UNIQUE_CONTACT,
+                    Strength.STRONG,
+                    accounts,
+                    f"known contact of {account_id} only",
+                )
+            return _Verdict(
+                key,
+                _WEAK,
+                EvidenceKind.SHARED_CONTACT,
+                Strength.WEAK,
+                accounts,
+                f"known contact of several accounts: {', '.join(accounts)}",
+            )
+        return _Verdict(key, *facts.fallback)
+
+    # ---------------------------------------------------------------- per account
+
+    def _mention(self, account_id: str, subject: str) -> tuple[int, int, str] | None:
+        """The longest account name or alias that `subject` mentions as whole words
+        (case-insensitive), as `(start, end, text)`; the leftmost among equals."""
+        patterns = self._patterns
+        if account_id not in patterns:
+            names = self._names.get(account_id, ())
+            patterns[account_id] = (
+                re.compile(
+                    r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)",
+                    re.IGNORECASE,
+                )
+                if names
+                else None
+            )
+        pattern = patterns[account_id]
+        if pattern is None:
+            return None
+        best: tuple[int, int, str] | None = None
+        for match in pattern.finditer(subject):
+            start, end = match.span()
+            if best is None or end - start > best[1] - best[0]:
+                best = (start, end, match.group(0))
+        return best
+
+    def _override(self, comm: Communication) -> Override | None:
+        by_comm = self._comm_overrides.get(comm.id) if self._comm_overrides else None
+        by_thread = (
+            self._thread_overrides.get(comm.thread_id)
+            if self._thread_overrides and comm.thread_id is not None
+            else None
+        )
+        if by_comm is None:
+            return by_thread
+        if by_thread is None:
+            return by_comm
+        return min(by_comm, by_thread, key=_override_key)
+
+
+def _personal_kind(personal: PersonalDomains, host: str, domain: str) -> str | None:
+    """`personal.kind(host)` for a canonical host whose registrable domain is `domain`,
+    from the two sets directly (a subclass of `PersonalDomains` keeps its own method)."""
+    if type(personal) is not PersonalDomains:
+        return personal.kind(host)
+    for candidate in (host, domain):
+        if candidate in personal.free:
+            return "free"
+        if candidate in personal.disposable:
+            return "disposable"
+    return None
+
+
+def _objects(items: Iterable[object]) -> Iterable[object]:
+    """The items as plain objects, so that type checks on them stay meaningful."""
+    return items
+
+
+def _account_order(a: Account) -> tuple[Any, ...]:
+    return (
+        a.name,
+        a.kind.value,
+        a.status.value,
+        a.parent_id or "",
+        tuple(sorted(a.domains)),
+        tuple(sorted(a.aliases)),
+    )
+
+
+def _claimed_domains(ownership: OwnershipView) -> set[str]:
+    claims = ownership.claims
+    if isinstance(claims, Mapping):
+        return {str(d) for d in claims}
+    return {str(getattr(c, "domain", c)) for c in claims}
+
+
+def _domain_table(ownership: OwnershipView) -> dict[str, _DomainInfo]:
+    table: dict[str, _DomainInfo] = {}
+    entries = getattr(ownership, "domains", None)
+    if isinstance(entries, Mapping):  # DomainOwnership: one entry per registrable domain
+        for domain, entry in entries.items():
+            status = DomainStatus(entry.status)
+            claimants = tuple(sorted(entry.claimants))
+            found: str | None = (
+                entry.owner if status is DomainStatus.UNIQUE else entry.hierarchy_owner
+            )
+            if status is DomainStatus.UNIQUE and found is None and len(claimants) == 1:
+                found = claimants[0]
+            table[domain] = _DomainInfo(status, claimants, found)
+        return table
+    hierarchy = getattr(ownership, "hierarchy_owner", None)
+    for domain in sorted(_claimed_domains(ownership)):
+        status = DomainStatus(ownership.status(domain))
+        claimants = tuple(sorted(set(ownership.claimants(domain))))
+        owner: str | None
+        if status is DomainStatus.UNIQUE:
+            owner = ownership.owner(domain)
+            if owner is None and len(claimants) == 1:
+                owner = claimants[0]
+        elif callable(hierarchy):
+            owner = hierarchy(domain)
+        else:
+            owner = ownership.owner(domain)
+        try:
+            key = registrable_domain(domain)
+        except InvalidDomain:
+            key = domain
+        table[key] = _DomainInfo(status, claimants, owner)
+    return table
+
+
+def _primary_table(shared: Any, rejections: list[Rejection]) -> dict[str, str]:
+    if shared is None:
+        return {}
+    mapping: Mapping[Any, Any] = (
+        shared if isinstance(shared, Mapping) else primary_accounts(shared)
+    )
+    table: dict[str, str] = {}
+    for email, account_id in sorted(mapping.items(), key=lambda kv: (str(kv[0]), str(kv[1]))):
+        try:
+            address = email if isinstance(email, EmailAddress) else EmailAddress.parse(email)
+        except InvalidEmail as exc:
+            rejections.append(Rejection.of("shared", f"email is not valid: {exc.reason}", email))
+            continue
+        table.setdefault(f"{address.local}@{address.domain}", str(account_id))
+    return table
+
+
