@@ -25,7 +25,7 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/mypy --strict src
-	$(BIN)/mypy --strict tests/typing
+	$(BIN)/mypy --strict tests/typing tests/test_downstream.py
 	$(BIN)/ruff check src tests benchmarks
 
 pytest: $(VENV)/.installed-test
@@ -33,7 +33,7 @@ pytest: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict src
-	$(BIN)/mypy --strict tests/typing
+	$(BIN)/mypy --strict tests/typing tests/test_downstream.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

@@ -30,15 +30,13 @@ own thread (unless `shared_threads=True`), so no tie-break applies by accident.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
-import attrs
 from hypothesis import strategies as st
 
 from stakeholder._model import Account, AccountKind, Communication, Contact, Participant, Role
-from stakeholder._ownership import DomainOwnership, OwnershipPolicy, resolve_domain_ownership
-from stakeholder._routing import Override, RouteStatus, RoutingIndex, RoutingPolicy
+from stakeholder._ownership import OwnershipPolicy
+from stakeholder._routing import RouteStatus
+from stakeholder.testing._values import Expectation, World
 
 __all__ = ["Expectation", "World", "worlds"]
 
@@ -57,65 +55,7 @@ _INTERNAL = "ourco.io"
 _T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
-@attrs.frozen
-class Expectation:
-    """The right answer for one communication: its `status`; for `ROUTED`, the
-    `primary` account (or `None` when any of `accounts` may lead) and every account it
-    must go to; for `AMBIGUOUS`, the `accounts` that must be the candidates."""
-
-    scenario: str
-    status: RouteStatus
-    primary: str | None = None
-    accounts: frozenset[str] = frozenset()
-
-
-@attrs.frozen
-class World:
-    """Accounts, contacts, communications and the right answer for each communication
-    (`expected`, by communication id). `ownership_policy` names the internal domain and
-    the group's shared domain; `unrelated_account` is an account that no communication
-    touches (for "adding it changes nothing" properties)."""
-
-    accounts: tuple[Account, ...]
-    contacts: tuple[Contact, ...]
-    communications: tuple[Communication, ...]
-    expected: Mapping[str, Expectation]
-    ownership_policy: OwnershipPolicy
-    unrelated_account: Account
-
-    def ownership(
-        self, accounts: Any = None, contacts: Any = None
-    ) -> DomainOwnership:
-        """`resolve_domain_ownership` over this world (or the `accounts`/`contacts` given)."""
-        return resolve_domain_ownership(
-            self.accounts if accounts is None else accounts,
-            self.contacts if contacts is None else contacts,
-            self.ownership_policy,
-        )
-
-    def index(
-        self,
-        *,
-        accounts: Any = None,
-        contacts: Any = None,
-        overrides: tuple[Override, ...] = (),
-        policy: RoutingPolicy | None = None,
-        shared: Any = None,
-    ) -> RoutingIndex:
-        """A `RoutingIndex` over this world (or the `accounts`/`contacts` given)."""
-        accounts = self.accounts if accounts is None else accounts
-        contacts = self.contacts if contacts is None else contacts
-        return RoutingIndex.build(
-            accounts,
-            contacts,
-            self.ownership(accounts, contacts),
-            shared=shared,
-            overrides=overrides,
-            policy=policy,
-        )
-
-
-def _render(draw: Any, address: str, name: str) -> str:
+def _render(draw: st.DrawFn, address: str, name: str) -> str:
     """`address` as a mail client might write it: case, display name, sub-address."""
     local, domain = address.split("@")
     if draw(st.booleans()):
@@ -138,7 +78,7 @@ def _render(draw: Any, address: str, name: str) -> str:
 
 @st.composite
 def _worlds(
-    draw: Any,
+    draw: st.DrawFn,
     *,
     min_customers: int,
     max_customers: int,

@@ -17,7 +17,8 @@ unchanged, `phones()` valid E.164 numbers. Needs the `testing` extra (hypothesis
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+import functools
+from typing import Final
 
 from stakeholder._errors import MissingDependency
 
@@ -40,9 +41,13 @@ from stakeholder._model import (
     Participant,
     Role,
 )
+from stakeholder.testing._books import books
+from stakeholder.testing._values import World
+from stakeholder.testing._worlds import worlds as _worlds_strategy
 
 __all__ = [
     "accounts",
+    "books",
     "communications",
     "contacts",
     "domains",
@@ -172,7 +177,9 @@ def email_addresses(*, emails: SearchStrategy[str] | None = None) -> SearchStrat
     return source.map(EmailAddress.parse)
 
 
+@functools.cache
 def _regions_with_examples() -> tuple[str, ...]:
+    """Regions phonenumbers has an example number for (about 245 parses: computed once)."""
     return tuple(
         sorted(
             region
@@ -328,14 +335,29 @@ def communications(
     )
 
 
-def worlds(**kwargs: Any) -> Any:
-    """Coherent worlds: accounts, contacts and communications with known right answers.
+def worlds(
+    *,
+    min_customers: int = 1,
+    max_customers: int = 5,
+    max_communications: int = 12,
+    partners: bool = True,
+    groups: bool = True,
+    shared_threads: bool = False,
+) -> SearchStrategy[World]:
+    """Coherent worlds (`World`): accounts, contacts and communications with a known
+    right answer (`Expectation`) per communication.
 
-    Forwards to `stakeholder.testing._worlds.worlds` (written with the routing layer);
-    see that function for its keyword arguments and what a drawn world holds.
+    `min_customers`/`max_customers` bound the customer accounts (at most 14);
+    `max_communications` the communications; `partners` and `groups` allow a partner
+    account and a corporate group whose sites share a domain. With `shared_threads`,
+    communications fall into three threads, so thread memory comes into play (a
+    `shared_alone` expectation, `AMBIGUOUS`, then holds only without it).
     """
-    from stakeholder.testing._worlds import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415 - written by the routing layer, loaded on use
-        worlds as _w,
+    return _worlds_strategy(
+        min_customers=min_customers,
+        max_customers=max_customers,
+        max_communications=max_communications,
+        partners=partners,
+        groups=groups,
+        shared_threads=shared_threads,
     )
-
-    return _w(**kwargs)
