@@ -232,7 +232,8 @@ def default_dedupe_key(account_id: str, source: CtaSource) -> str:
 def cta_id(dedupe_key: str, opened_at: dt.datetime) -> str:
     """A deterministic CTA id from its dedupe key and opening time (`"cta-"` + 20 hex)."""
     stamp = opened_at.astimezone(dt.UTC).isoformat()
-    digest = hashlib.sha256(f"{dedupe_key}\x1f{stamp}".encode()).hexdigest()
+    text = f"{dedupe_key}\x1f{stamp}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(text).hexdigest()
     return f"cta-{digest[:20]}"
 
 

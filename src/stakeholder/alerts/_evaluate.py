@@ -1,0 +1,339 @@
+"""Evaluating rules: a pure function of (accounts' stages, tasks, usage, routed decisions,
+rules, existing CTAs, now) returning an `AlertPlan`.
+
+Per account (by id) and rule (by id): the rule applies when the account is in one of
+its stages and passes its filters; its triggers fire or not; the result is combined
+(`all` / `any`). A firing rule opens a CTA (unless one is open for the account and rule:
+then that one is updated when the facts changed; unless the rule's cooldown after the
+last close, or its frequency since the last opening, has not passed). A rule that no
+longer fires, or no longer applies, closes its open CTA with a reason. Open CTAs older
+than the escalation period escalate. CTAs at or above the notify priority produce
+deliveries. Evaluating again with the plan applied, at the same `now`, plans nothing.
+
+CTAs of rules that are not in the rule set, and of accounts absent from the input, are
+left as they are: removing a rule never opens, closes or escalates anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from stakeholder._model import Account
+from stakeholder._progress import Progress, ProgressTicker
+from stakeholder._routing import RoutingDecision
+from stakeholder.alerts._cta import CTA, CtaPlan, CtaSource, CtaStatus, Escalation, SourceKind
+from stakeholder.alerts._inputs import AccountStage, Task, UsageRecord
+from stakeholder.alerts._outbox import Delivery, delivery_for
+from stakeholder.alerts._rules import (
+    Combine,
+    EscalationPolicy,
+    LowUsage,
+    MissedTouchpoint,
+    Rule,
+    RuleSet,
+)
+from stakeholder.alerts._triggers import Facts, TouchIndex, check_trigger
+
+__all__ = ["AlertPlan", "Violation", "evaluate_rules", "plan_escalation"]
+
+_DAY = dt.timedelta(days=1)
+
+
+@attrs.frozen
+class Violation:
+    """A rule firing for an account at evaluation time, with what was missed."""
+
+    rule_id: str
+    account_id: str
+    details: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen
+class AlertPlan:
+    """What one evaluation wants done: the CTA changes, the deliveries to enqueue, the
+    violations found, and counts of what was suppressed (cooldown, frequency, snooze) or
+    skipped (and why). `repr` shows counts; `summary()` the numbers a person reads."""
+
+    now: dt.datetime
+    ctas: CtaPlan
+    deliveries: tuple[Delivery, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    suppressed: tuple[tuple[str, int], ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the plan changes nothing and sends nothing."""
+        return self.ctas.is_empty and not self.deliveries
+
+    def non_compliant(self) -> frozenset[tuple[str, str]]:
+        """(rule id, account id) of every violation."""
+        return frozenset((v.rule_id, v.account_id) for v in self.violations)
+
+    def summary(self) -> dict[str, int]:
+        """Opened, updated, closed, escalated, and `notify <channel>` counts."""
+        out = {
+            "opened": len(self.ctas.opened),
+            "updated": len(self.ctas.updated),
+            "closed": len(self.ctas.closed),
+            "escalated": len(self.ctas.escalations),
+        }
+        for channel, count in sorted(Counter(d.channel for d in self.deliveries).items()):
+            out[f"notify {channel}"] = count
+        return out
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.summary().items())
+        return f"AlertPlan({counts}, violations={len(self.violations)})"
+
+
+def plan_escalation(
+    cta: CTA, policy: EscalationPolicy, account: AccountStage | None, now: dt.datetime
+) -> tuple[CTA, tuple[Escalation, ...]]:
+    """`cta` escalated to the level its age calls for (level k after k * `after_days`
+    open), with one `Escalation` per level crossed; unchanged (and no records) when it is
+    closed, snoozed at `now`, or already at that level. Idempotent."""
+    if not cta.is_active(now):
+        return cta, ()
+    target = min(policy.top_level, (now - cta.opened_at) // (policy.after_days * _DAY))
+    if target <= cta.escalation_level:
+        return cta, ()
+    records = []
+    for level in range(cta.escalation_level + 1, target + 1):
+        who = policy.resolve(level, account)
+        records.append(
+            Escalation(
+                cta_id=cta.id,
+                level=level,
+                at=now,
+                reason=f"open {(now - cta.opened_at) // _DAY} day(s); level {level} after "
+                f"{level * policy.after_days} day(s)",
+                assignee=who,
+            )
+        )
+    return cta.escalated(level=target, at=now, assignee=records[-1].assignee), tuple(records)
+
+
+class _History:
+    """Per dedupe key: the open CTA, and the last opening and closing times."""
+
+    def __init__(self, existing: Iterable[CTA]) -> None:
+        self.open: dict[str, CTA] = {}
+        self.last_opened: dict[str, dt.datetime] = {}
+        self.last_closed: dict[str, dt.datetime] = {}
+        for cta in existing:
+            key = cta.dedupe_key
+            if cta.source.kind is not SourceKind.RULE:
+                continue
+            if key not in self.last_opened or cta.opened_at > self.last_opened[key]:
+                self.last_opened[key] = cta.opened_at
+            if cta.is_closed:
+                assert cta.closed_at is not None
+                if key not in self.last_closed or cta.closed_at > self.last_closed[key]:
+                    self.last_closed[key] = cta.closed_at
+            else:
+                held = self.open.get(key)
+                if held is None or (cta.opened_at, cta.id) < (held.opened_at, held.id):
+                    self.open[key] = cta
+
+
+class _Planner:
+    def __init__(self, rules: RuleSet, facts: Facts, history: _History, now: dt.datetime) -> None:
+        self.rules, self.facts, self.history, self.now = rules, facts, history, now
+        self.opened: list[CTA] = []
+        self.updated: list[CTA] = []
+        self.closed: list[CTA] = []
+        self.escalations: list[Escalation] = []
+        self.deliveries: list[Delivery] = []
+        self.violations: list[Violation] = []
+        self.suppressed: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    def fires(self, rule: Rule, account: AccountStage) -> list[tuple[str, str]] | None:
+        found: list[tuple[str, str]] = []
+        hits = 0
+        for trigger in rule.triggers:
+            details = check_trigger(trigger, account, self.facts)
+            if details:
+                hits += 1
+                found.extend(details)
+            elif rule.combine is Combine.ALL:
+                return None
+        return found if hits else None
+
+    def account(self, account: AccountStage) -> None:
+        for rule in self.rules.rules:
+            key = f"rule:{rule.id}:{account.account_id}"
+            held = self.history.open.get(key)
+            applies = rule.applies_to(account)
+            found = self.fires(rule, account) if applies else None
+            if found is None:
+                if held is not None:
+                    why = "compliant again" if applies else "the rule no longer applies"
+                    self.closed.append(held.closed(at=self.now, reason=f"{why} ({rule.name})"))
+                continue
+            self.violations.append(Violation(rule.id, account.account_id, tuple(found)))
+            if held is None:
+                self.open_cta(rule, account, key, found)
+            else:
+                self.keep_cta(rule, account, held, found)
+
+    def open_cta(
+        self, rule: Rule, account: AccountStage, key: str, found: list[tuple[str, str]]
+    ) -> None:
+        now = self.now
+        closed = self.history.last_closed.get(key)
+        if closed is not None and now - closed < rule.cooldown_days * _DAY:
+            self.suppressed["cooldown"] += 1
+            return
+        opened = self.history.last_opened.get(key)
+        if opened is not None and now - opened < rule.frequency_days * _DAY:
+            self.suppressed["frequency"] += 1
+            return
+        policy = rule.escalation
+        assignee = policy.resolve(0, account) if policy is not None else account.owner
+        cta = CTA.open(
+            account_id=account.account_id,
+            source=CtaSource.rule(rule.id),
+            type=rule.type,
+            reason=f"{rule.name}: " + "; ".join(f"{k} {v}" for k, v in found),
+            category=rule.category,
+            priority=rule.priority,
+            at=now,
+            assignee=assignee,
+            details=found,
+            due_at=now + rule.due_days * _DAY,
+            dedupe_key=key,
+        )
+        self.opened.append(cta)
+        self.notify(rule, cta, "opened", "New call to action")
+
+    def keep_cta(
+        self, rule: Rule, account: AccountStage, held: CTA, found: list[tuple[str, str]]
+    ) -> None:
+        now = self.now
+        cta = held
+        reason = f"{rule.name}: " + "; ".join(f"{k} {v}" for k, v in found)
+        if cta.reason != reason or cta.details != tuple(sorted(dict(found).items())):
+            cta = cta.updated(at=now, reason=reason, details=found)
+        if cta.status is CtaStatus.SNOOZED and not cta.is_snoozed(now):
+            cta = cta.reopened(at=now)
+        elif cta.is_snoozed(now):
+            self.suppressed["snoozed"] += 1
+        if rule.escalation is not None:
+            escalated, records = plan_escalation(cta, rule.escalation, account, now)
+            if records:
+                cta = escalated
+                self.escalations.extend(records)
+                self.notify(rule, cta, f"escalated:{cta.escalation_level}",
+                            f"Escalated to level {cta.escalation_level}")
+        if cta != held:
+            self.updated.append(cta)
+
+    def notify(self, rule: Rule, cta: CTA, event: str, headline: str) -> None:
+        if not rule.notifies(cta.priority):
+            self.suppressed["below notify priority"] += 1
+            return
+        for channel in rule.channels:
+            if channel in ("slack", "teams"):
+                recipient: str | None = "webhook"
+            elif channel == "email":
+                recipient = cta.assignee if cta.assignee and "@" in cta.assignee else None
+            else:
+                recipient = cta.assignee
+            if recipient is None:
+                self.skipped[f"no {channel} recipient"] += 1
+                continue
+            self.deliveries.append(
+                delivery_for(cta, event=event, channel=channel, recipient=recipient,
+                             at=self.now, headline=headline)
+            )
+
+
+def _stages_by_account(
+    stages: Iterable[AccountStage], accounts: Iterable[Account] | None, skipped: Counter[str]
+) -> list[AccountStage]:
+    by_id: dict[str, AccountStage] = {}
+    for state in stages:
+        held = by_id.get(state.account_id)
+        if held is not None:
+            skipped["duplicate account stage"] += 1
+            if (state.entered_at, state.stage) <= (held.entered_at, held.stage):
+                continue
+        by_id[state.account_id] = state
+    if accounts is not None:
+        known = {a.id: a for a in accounts}
+        for account_id in list(by_id):
+            account = known.get(account_id)
+            if account is None:
+                skipped["stage of an unknown account"] += 1
+                del by_id[account_id]
+            elif by_id[account_id].status != account.status.value:
+                by_id[account_id] = attrs.evolve(by_id[account_id], status=account.status.value)
+    return [by_id[k] for k in sorted(by_id)]
+
+
+def evaluate_rules(
+    stages: Iterable[AccountStage],
+    rules: RuleSet | Iterable[Rule],
+    *,
+    now: dt.datetime,
+    tasks: Iterable[Task] = (),
+    usage: Iterable[UsageRecord] = (),
+    decisions: Iterable[RoutingDecision] = (),
+    existing: Iterable[CTA] = (),
+    accounts: Iterable[Account] | None = None,
+    progress: Progress | None = None,
+) -> AlertPlan:
+    """Evaluate `rules` for every account in `stages` at `now`; pure and deterministic.
+
+    `accounts`, when given, restricts evaluation to stages of known accounts and takes
+    their status from them. `existing` are the stored CTAs (open and closed: the closed
+    ones drive cooldown and frequency). `progress(done, total)` counts accounts.
+    """
+    rule_set = rules if isinstance(rules, RuleSet) else RuleSet(tuple(rules))
+    skipped: Counter[str] = Counter()
+    states = _stages_by_account(stages, accounts, skipped)
+    triggers = [t for r in rule_set.rules for t in r.triggers]
+    touches = TouchIndex((t for t in triggers if isinstance(t, MissedTouchpoint)), decisions, now)
+    facts = Facts(
+        tasks=tasks,
+        usage=usage,
+        touches=touches,
+        metrics={t.metric for t in triggers if isinstance(t, LowUsage)},
+        now=now,
+    )
+    planner = _Planner(rule_set, facts, _History(existing), now)
+    planner.skipped.update(skipped)
+    ticker = ProgressTicker(progress, len(states), every=10_000)
+    for state in states:
+        planner.account(state)
+        ticker.advance()
+    ticker.close()
+    return AlertPlan(
+        now=now,
+        ctas=CtaPlan(
+            opened=tuple(planner.opened),
+            updated=tuple(planner.updated),
+            closed=tuple(planner.closed),
+            escalations=tuple(planner.escalations),
+        ),
+        deliveries=tuple(planner.deliveries),
+        violations=tuple(planner.violations),
+        suppressed=tuple(sorted(planner.suppressed.items())),
+        skipped=tuple(sorted(planner.skipped.items())),
+    )
+
+
+def open_ctas_by_rule(ctas: Iterable[CTA]) -> Mapping[str, list[CTA]]:
+    """Open CTAs grouped by the rule that opened them (sponsor and manual ones under
+    their source text)."""
+    out: dict[str, list[CTA]] = {}
+    for cta in ctas:
+        if not cta.is_closed:
+            out.setdefault(str(cta.source), []).append(cta)
+    return out

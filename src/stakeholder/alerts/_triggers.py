@@ -1,0 +1,185 @@
+"""Checking one trigger for one account: the facts the evaluation indexes once, and a
+function per trigger kind returning what was missed and by how much (or `None`).
+
+`TouchIndex` holds, per touchpoint filter and account, the newest routed communication
+at or before `now`: the same definition as the last touch of
+`stakeholder.crm.engagement_metrics` (a `ROUTED` decision counts for every account in
+its `account_ids`), computed in one pass for every filter the rules use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from stakeholder._model import CommKind
+from stakeholder._progress import Progress, ProgressTicker
+from stakeholder._routing import RouteStatus, RoutingDecision
+from stakeholder.alerts._inputs import AccountStage, Task, UsageRecord
+from stakeholder.alerts._rules import LowUsage, MissedMilestone, MissedTouchpoint, Trigger
+
+__all__ = ["Facts", "TouchIndex", "check_trigger"]
+
+Detail = tuple[str, str]
+_DAY = dt.timedelta(days=1)
+
+
+def _days(delta: dt.timedelta) -> int:
+    return delta // _DAY
+
+
+def _date(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).date().isoformat()
+
+
+class TouchIndex:
+    """Last routed touch per (touchpoint filter, account), built in one pass."""
+
+    def __init__(
+        self,
+        triggers: Iterable[MissedTouchpoint],
+        decisions: Iterable[RoutingDecision],
+        now: dt.datetime,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        keys = sorted({(t.comm_kind, t.subject) for t in triggers}, key=repr)
+        self._slot = {key: i for i, key in enumerate(keys)}
+        self.last: list[dict[str, dt.datetime]] = [{} for _ in keys]
+        self.counted = 0
+        if keys:
+            self._scan(keys, decisions, now, progress)
+
+    def _scan(
+        self,
+        keys: Sequence[tuple[CommKind | None, tuple[str, ...]]],
+        decisions: Iterable[RoutingDecision],
+        now: dt.datetime,
+        progress: Progress | None,
+    ) -> None:
+        filters = [
+            (kind, MissedTouchpoint(1, kind, subject).matcher(), self.last[i])
+            for i, (kind, subject) in enumerate(keys)
+        ]
+        routed = RouteStatus.ROUTED
+        ticker = ProgressTicker(progress, every=100_000)
+        counted = 0
+        for decision in decisions:
+            ticker.advance()
+            if decision.status is not routed:
+                continue
+            when = decision.occurred_at
+            if when is None or when > now or not decision.account_ids:
+                continue
+            counted += 1
+            for kind, matcher, table in filters:
+                if kind is not None and decision.kind is not kind:
+                    continue
+                if matcher is not None and matcher.search(decision.subject) is None:
+                    continue
+                for account_id in decision.account_ids:
+                    held = table.get(account_id)
+                    if held is None or when > held:
+                        table[account_id] = when
+        ticker.close()
+        self.counted = counted
+
+    def last_touch(self, trigger: MissedTouchpoint, account_id: str) -> dt.datetime | None:
+        """The newest matching touch of the account, or `None`."""
+        return self.last[self._slot[(trigger.comm_kind, trigger.subject)]].get(account_id)
+
+
+class Facts:
+    """Tasks and usage indexed by account, and the touch index, for one evaluation."""
+
+    def __init__(
+        self,
+        *,
+        tasks: Iterable[Task],
+        usage: Iterable[UsageRecord],
+        touches: TouchIndex,
+        metrics: set[str],
+        now: dt.datetime,
+    ) -> None:
+        self.now = now
+        self.tasks: dict[str, list[Task]] = defaultdict(list)
+        for task in tasks:
+            self.tasks[task.account_id].append(task)
+        today = now.date()
+        self.usage: dict[tuple[str, str], dict[dt.date, float]] = defaultdict(dict)
+        wanted = {m.casefold() for m in metrics}
+        for record in usage:
+            metric = record.metric.casefold()
+            if metric in wanted and record.period <= today:
+                self.usage[(record.account_id, metric)][record.period] = record.value
+        self.touches = touches
+
+
+def _milestone(trigger: MissedMilestone, account: AccountStage, facts: Facts) -> list[Detail]:
+    now = facts.now
+    out = []
+    patterns = [p.casefold() for p in trigger.tasks]
+    for task in sorted(facts.tasks.get(account.account_id, ()), key=lambda t: t.id):
+        if task.stage is not None and task.stage.casefold() != account.stage.casefold():
+            continue
+        if patterns and not any(fnmatch.fnmatchcase(task.name.casefold(), p) for p in patterns):
+            continue
+        if task.done_at is not None and task.done_at <= now:
+            continue
+        due = task.due_at
+        if due is None:
+            days = task.within_days if task.within_days is not None else trigger.within_days
+            if days is None:
+                continue
+            due = account.entered_at + dt.timedelta(days=days)
+        if now > due:
+            late = max(1, _days(now - due))
+            text = f"overdue by {late} day(s) (due {_date(due)})"
+            out.append((f"missed milestone: {task.name}", text))
+    return out
+
+
+def _usage(trigger: LowUsage, account: AccountStage, facts: Facts) -> list[Detail]:
+    series = facts.usage.get((account.account_id, trigger.metric.casefold()))
+    if not series or len(series) < trigger.periods:
+        return []
+    latest = sorted(series)[-trigger.periods :]
+    values = [series[p] for p in latest]
+    if all(v < trigger.below for v in values):
+        shown = ", ".join(f"{v:g}" for v in values)
+        return [(
+            f"low usage: {trigger.metric}",
+            f"below {trigger.below:g} for {trigger.periods} period(s) "
+            f"from {latest[0].isoformat()}: {shown}",
+        )]
+    return []
+
+
+def _touchpoint(trigger: MissedTouchpoint, account: AccountStage, facts: Facts) -> list[Detail]:
+    last = facts.touches.last_touch(trigger, account.account_id)
+    since = account.entered_at if last is None or account.entered_at > last else last
+    quiet = facts.now - since
+    if quiet <= dt.timedelta(days=trigger.within_days):
+        return []
+    seen = f"last {_date(last)}" if last is not None else "none on record"
+    return [(
+        f"missed touchpoint: {trigger.label}",
+        f"none in {_days(quiet)} day(s) (limit {trigger.within_days}; {seen})",
+    )]
+
+
+def check_trigger(trigger: Trigger, account: AccountStage, facts: Facts) -> list[Detail]:
+    """What `trigger` finds missed for `account` (empty: compliant)."""
+    if isinstance(trigger, MissedMilestone):
+        return _milestone(trigger, account, facts)
+    if isinstance(trigger, LowUsage):
+        return _usage(trigger, account, facts)
+    return _touchpoint(trigger, account, facts)
+
+
+def subject_matcher(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """The compiled form of touchpoint subject patterns (`None`: any subject)."""
+    return MissedTouchpoint(1, None, tuple(patterns)).matcher()
