@@ -36,7 +36,8 @@ from pathlib import Path
 import duckdb
 
 from benchmarks._harness import machine, timed
-from stakeholder import Contact, MatchOn, _identity, _shared, find_shared_contacts
+from stakeholder import Contact, MatchOn, _identity, find_shared_contacts
+from stakeholder._shared import _phones
 
 ROWS = 1_000_000
 ACCOUNTS = 50_000
@@ -202,12 +203,12 @@ def main(argv: list[str]) -> int:
 
     t_plain = None
     if not args.no_ablation:
-        fast = _shared._e164_fast
-        _shared._e164_fast = lambda raw, region=None: None  # type: ignore[assignment]
+        fast = _phones._e164_fast
+        _phones._e164_fast = lambda raw, region=None: None  # type: ignore[assignment]
         try:
             t_plain, c_plain, plain_groups = timed(lambda: ours(contacts))
         finally:
-            _shared._e164_fast = fast
+            _phones._e164_fast = fast
         assert plain_groups == ours_groups
         print(f"ours, plain normalize_phone:      {t_plain:8.2f} s wall {c_plain:8.2f} s CPU")
 

@@ -142,5 +142,25 @@ def test_real_organisation_names_become_tags_unchanged(tmp_path: Path) -> None:
     plan = json.loads(out.read_text(encoding="utf-8"))
     (copy,) = plan["copies"]
     primary_name = chosen[-1]  # highest deal stage
-    expected = {f"engaging-in-{n}" for n in chosen} | {f"engaging-in-{primary_name}-primary"}
+    expected = {f"engaging-in-{n}" for n in chosen if n != primary_name} | {
+        f"engaging-in-{primary_name}-primary"
+    }
     assert set(copy["contact"]["tags"]) == expected
+
+
+@pytest.mark.parametrize("region", ["ZZZ", "XX", "1"])
+def test_an_unknown_region_is_a_bad_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, region: str
+) -> None:
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_text(json.dumps({"id": "corp", "name": "Corporate"}) + "\n", encoding="utf-8")
+    contacts = tmp_path / "contacts.jsonl"
+    contacts.write_text("", encoding="utf-8")
+    code = main(
+        ["shared-contacts", "--contacts", str(contacts), "--accounts", str(accounts),
+         "--corporate", "corp", "--region", region]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert f"--region {region!r} is not a known region" in err

@@ -195,7 +195,9 @@ def test_disconnect(capsys: pytest.CaptureFixture[str], db_url: str, keep: str) 
         (["--now", "yesterday"], "ISO 8601"),
         (["--map", "account_nmae=X"], "unknown field"),
         (["--map", "oops"], "FIELD=COLUMN"),
-        (["--phone-region", "Mars"], "phone_region"),
+        (["--phone-region", "Mars"], "--phone-region 'Mars' is not a known region"),
+        (["--phone-region", "XX"], "--phone-region 'XX' is not a known region"),
+        (["--phone-region", "ZZZ"], "--phone-region 'ZZZ' is not a known region"),
     ],
 )
 def test_bad_options_exit_2(
@@ -204,6 +206,7 @@ def test_bad_options_exit_2(
     code, _, err = run(capsys, [*sf_args(sqlite_url), *extra])
     assert code == 2
     assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_unusable_input_exits_2(

@@ -478,9 +478,9 @@ def test_plan_tags_and_copies() -> None:
     assert copy.action is CopyAction.CREATE
     assert copy.contact.id == copy_contact_id("corp", "jane@acme.com")
     assert copy.contact.account_id == "corp"
+    # the primary account gets the -primary tag only, every other one the plain tag
     assert copy.contact.tags == {
         "multi-site",
-        "engaging-in-Elm Park",
         "engaging-in-Oak Lane",
         "engaging-in-Café Zürich",
         "engaging-in-Elm Park-primary",
@@ -491,6 +491,32 @@ def test_plan_tags_and_copies() -> None:
     data = plan.to_dict()
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
     assert data["counts"]["copies_create"] == 1
+
+
+def test_engaging_both_also_tags_the_primary_plainly_and_switching_updates_the_copy() -> None:
+    contacts = shared_world()
+    kwargs = {"tags": ["multi-site"], "corporate_account_id": "corp", "copy_to_corporate": True}
+    both = plan_shared_contact_sync(ACCOUNTS, contacts, engaging_both=True, **kwargs)  # type: ignore[arg-type]
+    (copy,) = both.copies
+    assert {"engaging-in-Elm Park", "engaging-in-Elm Park-primary"} <= copy.contact.tags
+    assert both.to_dict()["settings"]["engaging_both"] is True
+    applied = apply_shared_contact_plan(contacts, both)
+    # switching back to the default removes the primary's plain tag, and only it
+    again = plan_shared_contact_sync(ACCOUNTS, applied, **kwargs)  # type: ignore[arg-type]
+    (update,) = again.copies
+    assert update.action is CopyAction.UPDATE
+    assert "engaging-in-Elm Park" not in update.contact.tags
+    assert "engaging-in-Elm Park-primary" in update.contact.tags
+    assert plan_shared_contact_sync(
+        ACCOUNTS, apply_shared_contact_plan(applied, again), **kwargs  # type: ignore[arg-type]
+    ).is_empty
+
+
+def test_find_shared_contacts_reports_progress() -> None:
+    calls: list[tuple[int, int | None]] = []
+    groups = find_shared_contacts(shared_world(), progress=lambda d, t: calls.append((d, t)))
+    assert groups
+    assert calls[-1] == (5, 5)
 
 
 def test_plan_apply_plan_is_empty_and_other_tags_are_kept() -> None:
@@ -644,6 +670,6 @@ def test_default_region_is_read_like_normalize_phone() -> None:
     assert len(find_shared_contacts(contacts, default_region=" gb ")) == 1
     with pytest.raises(ConfigurationError):
         find_shared_contacts(contacts, default_region=44)  # type: ignore[arg-type]
-    unknown = find_shared_contacts(contacts, default_region="ZZ")
-    assert unknown == []
-    assert [r.record_id for r in unknown.report.rejections] == ["1"]
+    for unknown in ("ZZ", "ZZZ", "XX"):  # an unknown region is a configuration error
+        with pytest.raises(ConfigurationError, match="not a phone region"):
+            find_shared_contacts(contacts, default_region=unknown)

@@ -14,13 +14,8 @@ from hypothesis import strategies as st
 from conftest import shared_data
 from stakeholder import Contact, normalize_phone
 from stakeholder._errors import InvalidPhone
-from stakeholder._shared import (
-    MatchOn,
-    _e164_fast,
-    _e164_or_error,
-    _is_valid,
-    find_shared_contacts,
-)
+from stakeholder._shared import MatchOn, find_shared_contacts
+from stakeholder._shared._phones import _e164_fast, _e164_or_error, _is_valid
 from stakeholder.testing import strategies as sst
 
 

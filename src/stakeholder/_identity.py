@@ -21,7 +21,7 @@ import email_validator
 import idna
 import phonenumbers
 
-from stakeholder._errors import InvalidDomain, InvalidEmail, InvalidPhone
+from stakeholder._errors import ConfigurationError, InvalidDomain, InvalidEmail, InvalidPhone
 
 __all__ = [
     "DEFAULT_IDENTITY_POLICY",
@@ -173,6 +173,20 @@ _ASCII_HOST_RE: Final = re.compile(
 )
 
 
+def _check_label_lengths(raw: object, host: str) -> None:
+    """A label over 63 characters is "too long" (RFC 1035), said before any character
+    check could call it bad characters. Non-ASCII labels are measured in their ASCII
+    (IDNA) form by the IDNA step, which reports the same reason."""
+    for label in host.split("."):
+        if len(label) > _MAX_LABEL and label.isascii():
+            raise InvalidDomain(
+                raw, f"label {label[:20]}... is too long ({len(label)} characters; at most 63)"
+            )
+
+
+_MAX_LABEL: Final = 63
+
+
 def _normalize_host(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidDomain(raw, f"expected a string, got {type(raw).__name__}")
@@ -199,6 +213,7 @@ def _normalize_host(raw: object) -> str:
         raise InvalidDomain(raw, "starts with a dot")
     if ".." in host:
         raise InvalidDomain(raw, "has an empty label")
+    _check_label_lengths(raw, host)
     lowered = host.lower()
     if lowered.isascii() and "--" not in lowered:
         if not _ASCII_HOST_RE.fullmatch(lowered):
@@ -209,6 +224,10 @@ def _normalize_host(raw: object) -> str:
             ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
             unicode_labels = [idna.decode(label) for label in ascii_host.split(".")]
         except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            if "too long" in str(exc).lower():
+                raise InvalidDomain(
+                    raw, "a label is too long (more than 63 characters in IDNA form)"
+                ) from None
             raise InvalidDomain(raw, f"not a valid internationalised name ({exc})") from None
         for label in unicode_labels:
             _check_lookalike(raw, label)
@@ -460,6 +479,11 @@ def _parse(raw: str, policy: IdentityPolicy) -> EmailAddress:
     try:
         address = validate_addr_spec(text, policy)
     except InvalidEmail as exc:
+        domain = text.rpartition("@")[2]
+        if any(len(label) > _MAX_LABEL for label in domain.split(".")):
+            raise InvalidEmail(
+                raw, f"a label of the domain is too long (at most {_MAX_LABEL} characters)"
+            ) from None
         raise InvalidEmail(raw, exc.reason) from None
     if not address.domain.isascii() or any(
         label.startswith("xn--") for label in address.domain.split(".")
@@ -521,7 +545,28 @@ def _parse_default(raw: str) -> EmailAddress | InvalidEmail:
 
 # --------------------------------------------------------------------------- phones
 
-_E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}")
+_E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}(?:;ext=[0-9]{1,10})?")
+_EXTENSION_RE: Final = re.compile(
+    r"(?:;\s*ext=|,?\s*(?:ext\.?|extn\.?|extension|x|#))\s*[0-9]+\s*$", re.IGNORECASE
+)
+PHONE_REGIONS: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
+"""The ISO 3166 alpha-2 codes libphonenumber knows: the regions `normalize_phone` takes."""
+
+
+def phone_region(code: object) -> str:
+    """`code` as a phone region (upper-cased), or `ConfigurationError` when it is not one
+    of `PHONE_REGIONS` (``"ZZZ"``, ``"XX"``): the check every ``region`` option makes.
+
+    >>> phone_region(" gb ")
+    'GB'
+    """
+    text = code.strip().upper() if isinstance(code, str) else None
+    if text not in PHONE_REGIONS:
+        raise ConfigurationError(
+            f"{code!r} is not a phone region: expected an ISO 3166 alpha-2 code such as "
+            "'US' or 'GB'"
+        )
+    return text
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -534,6 +579,13 @@ def _phone_or_error(raw: str, region: str | None) -> str | InvalidPhone:
     control = _first_control(text)
     if control is not None:
         return InvalidPhone(raw, f"contains the control character U+{ord(control):04X}")
+    if text[:4].lower() == "tel:":
+        text = text[4:]
+    digits_part = _EXTENSION_RE.sub("", text)
+    if any(c.isalpha() for c in digits_part):
+        return InvalidPhone(
+            raw, "contains letters (a vanity number such as 1-800-FLOWERS): write it in digits"
+        )
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -544,7 +596,8 @@ def _phone_or_error(raw: str, region: str | None) -> str | InvalidPhone:
     if not phonenumbers.is_valid_number(number):
         where = phonenumbers.region_code_for_number(number) or region or "any region"
         return InvalidPhone(raw, f"not a valid number in {where}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -553,9 +606,18 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     >>> normalize_phone("020 7946 0018", region="GB")
     '+442079460018'
 
+    An extension is kept, written as RFC 3966 writes it: E.164, then ``;ext=`` and its
+    digits, so a number with an extension never equals the number without it:
+
+    >>> normalize_phone("+44 20 7946 0018 ext 5")
+    '+442079460018;ext=5'
+
     Raises `InvalidPhone` for anything that is not a valid number (libphonenumber's
-    metadata decides). Results are cached (bounded), so repeated and already-E.164
-    numbers cost a dictionary look-up.
+    metadata decides), for a number written with letters (a vanity number such as
+    ``1-800-FLOWERS``: libphonenumber would turn the letters into digits silently, and
+    a typo in a name would become someone else's number) and for an unknown `region`.
+    Results are cached (bounded), so repeated and already-E.164 numbers cost a
+    dictionary look-up.
     """
     if not isinstance(raw, str):
         raise InvalidPhone(raw, f"expected a string, got {type(raw).__name__}")
@@ -563,6 +625,8 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
         if not isinstance(region, str):
             raise InvalidPhone(raw, f"region must be a string, got {type(region).__name__}")
         region = region.strip().upper() or None
+        if region is not None and region not in PHONE_REGIONS:
+            raise InvalidPhone(raw, f"{region!r} is not a known phone region (ISO 3166 alpha-2)")
     result = _phone_or_error(raw, region)
     if isinstance(result, InvalidPhone):
         raise InvalidPhone(raw, result.reason)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from stakeholder._errors import ConfigurationError
+from stakeholder._identity import phone_region
 from stakeholder._ownership import OwnershipPolicy
 
-__all__ = ["add_now_option", "add_ownership_options", "ownership_policy", "parse_now"]
+__all__ = [
+    "add_now_option",
+    "add_ownership_options",
+    "check_region",
+    "ownership_policy",
+    "parse_now",
+]
 
 
 def add_ownership_options(parser: argparse.ArgumentParser) -> None:
@@ -72,3 +80,18 @@ def parse_now(text: str | None) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=dt.UTC)
     return value
+
+
+def check_region(flag: str, text: str | None) -> str | None:
+    """A region option (`--region`, `--phone-region`): `None` when absent, else the
+    upper-cased code. Raises `ValueError` naming the flag for an unknown region, which
+    the command reports as a bad option (exit 2, one line)."""
+    if text is None:
+        return None
+    try:
+        return phone_region(text)
+    except ConfigurationError:
+        raise ValueError(
+            f"{flag} {text!r} is not a known region: expected an ISO 3166 alpha-2 code "
+            "such as US or GB"
+        ) from None

@@ -15,6 +15,7 @@ from typing import Any
 
 from stakeholder._errors import ConfigurationError, InputFileError
 from stakeholder._shared import MatchOn, SharedContactPlan, plan_shared_contact_sync
+from stakeholder.cli._options import check_region
 from stakeholder.cli._table import fail, format_table
 from stakeholder.ingest import read_accounts, read_contacts
 
@@ -43,6 +44,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--copy-to-corporate", action="store_true",
         help="also copy each shared contact into the corporate account",
+    )
+    parser.add_argument(
+        "--engaging-both", action="store_true",
+        help="tag a copy engaging-in-<Name> for its primary account too, beside -primary",
     )
     parser.add_argument(
         "--match", choices=[m.value for m in MatchOn], default=MatchOn.EMAIL_OR_PHONE.value,
@@ -92,6 +97,10 @@ def _summary(plan: SharedContactPlan, names: dict[str, str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        region = check_region("--region", args.region)
+    except ValueError as exc:
+        return fail(f"bad option: {exc}")
+    try:
         accounts = read_accounts(args.accounts)
         contacts = read_contacts(args.contacts)
     except InputFileError as exc:
@@ -104,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             corporate_account_id=args.corporate,
             copy_to_corporate=args.copy_to_corporate,
             match_on=args.match,
-            default_region=args.region,
+            default_region=region,
+            engaging_both=args.engaging_both,
         )
     except ConfigurationError as exc:
         return fail(str(exc))

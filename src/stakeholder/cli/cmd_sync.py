@@ -24,6 +24,7 @@ from stakeholder._errors import InputFileError, StakeholderError
 from stakeholder.cli._options import (
     add_now_option,
     add_ownership_options,
+    check_region,
     ownership_policy,
     parse_now,
 )
@@ -99,6 +100,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--phone-region", metavar="CC", help="region for national phone numbers (e.g. US)"
     )
+    parser.add_argument(
+        "--keep-tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="a user tag of the shared-contact plan that the sync keeps (repeatable)",
+    )
     add_ownership_options(parser)
     parser.add_argument(
         "--disconnect",
@@ -112,6 +120,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         now = parse_now(args.now)
+        check_region("--phone-region", args.phone_region)
     except ValueError as exc:
         return fail(f"bad option: {exc}")
     if args.disconnect is not None:
@@ -134,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
             args.status_field, args.active, args.churned, case_sensitive=args.case_sensitive
         )
         field_map = FieldMap.named(args.crm).with_fields(**_mapping(args.map))
-        if args.phone_region:
-            field_map = field_map.with_options(phone_region=args.phone_region)
+        region = check_region("--phone-region", args.phone_region)
+        if region is not None:
+            field_map = field_map.with_options(phone_region=region)
         policy = ownership_policy(args)
     except (StakeholderError, ValueError) as exc:
         return fail(f"bad option: {exc}")
@@ -149,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"cannot open the store: {exc}")
     try:
         result = sync_crm(
-            store, args.tenant, snapshot, selector, now=now, removal_grace=grace, policy=policy
+            store, args.tenant, snapshot, selector, now=now, removal_grace=grace, policy=policy,
+            keep_tags=args.keep_tag,
         )
     except StakeholderError as exc:
         return fail(f"the sync failed and wrote nothing: {exc}")
@@ -171,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         f"{counts['excluded_accounts']} excluded account(s); {counts['contacts']} contact(s); "
         f"{counts['rejected']} row(s) rejected, {counts['warnings']} warning(s)"
     )
+    for unknown in snapshot.unknown_columns:
+        print(f"  {unknown.explain()}")
     print()
     print(result.plan.explain())
     set_aside = [("rejected", r) for r in snapshot.rejections]

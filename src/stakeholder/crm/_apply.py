@@ -292,9 +292,12 @@ def sync_crm(
     now: dt.datetime,
     removal_grace: dt.timedelta,
     policy: OwnershipPolicy | None = None,
+    keep_tags: Iterable[str] = (),
 ) -> SyncRun:
     """Load the tenant's state, plan against `snapshot`, apply, and recompute domain
-    ownership (storing its sync issues): what ``stakeholder sync`` does."""
+    ownership (storing its sync issues): what ``stakeholder sync`` does. `keep_tags`
+    are user tags of the shared-contact plan the sync keeps (see `plan_account_sync`).
+    Overrides, sponsor and alert records and corporate copies are not touched."""
     with store.batch():
         plan = plan_account_sync(
             load_sync_state(store, tenant),
@@ -302,6 +305,7 @@ def sync_crm(
             selector,
             now=now,
             removal_grace=removal_grace,
+            keep_tags=keep_tags,
         )
         applied = apply_account_sync(store, tenant, plan)
         ownership = refresh_ownership(store, tenant, policy)

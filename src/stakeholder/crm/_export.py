@@ -30,13 +30,15 @@ from stakeholder._errors import (
 )
 from stakeholder._identity import EmailAddress, normalize_host, normalize_phone
 from stakeholder._model import Account, AccountKind, Contact, Rejection
-from stakeholder.crm._fields import (
-    ACCOUNT_FIELDS,
-    CONTACT_FIELDS,
-    FieldMap,
+from stakeholder.crm._columns import (
+    ColumnResolver,
+    Columns,
+    RecordDetails,
+    UnknownColumn,
     cell,
-    resolve_columns,
+    joined,
 )
+from stakeholder.crm._fields import ACCOUNT_FIELDS, CONTACT_FIELDS, FieldMap
 from stakeholder.crm._selection import AccountSelector, Selection, SelectionStatus
 from stakeholder.ingest._files import csv_data_rows, csv_header
 
@@ -44,6 +46,8 @@ __all__ = [
     "CrmContacts",
     "CrmRecord",
     "CrmSnapshot",
+    "RecordDetails",
+    "UnknownColumn",
     "crm_accounts_from_records",
     "crm_contacts_from_records",
     "read_crm_accounts",
@@ -85,12 +89,14 @@ def _fields_dict(value: Mapping[str, str]) -> dict[str, str]:
 class CrmRecord:
     """One usable account row: the `account` built from it (its `status` set by the
     selection when taken), the raw `fields` (column name to trimmed text) the selector
-    reads, its `selection`, and `where` it came from (``file:line``)."""
+    reads, its `selection`, `where` it came from (``file:line``) and its `details`
+    (location, custom fields)."""
 
     account: Account
     fields: Mapping[str, str] = attrs.field(converter=_fields_dict, eq=False)
     selection: Selection
     where: str = ""
+    details: RecordDetails = attrs.field(factory=RecordDetails)
 
     @property
     def taken(self) -> bool:
@@ -106,16 +112,58 @@ def contacts_by_id(value: Iterable[Contact]) -> tuple[Contact, ...]:
     return tuple(sorted(value, key=lambda c: c.id))
 
 
+CONTACT_DATA_FIELDS: Final = frozenset(
+    {"email", "phone", "name", "title", "created_at", "conversions", "first_conversion_at",
+     "deal_stage", "tags"}
+)
+"""The `Contact` fields (beside `id` and `account_id`) a CRM export can supply."""
+
+
+def owned_contact_fields(field_map: FieldMap) -> frozenset[str]:
+    """The `Contact` fields the CRM owns under `field_map`: those it maps a column to.
+    A sync writes these as exported and leaves the others as the store holds them."""
+    columns = {
+        "email": field_map.contact_email,
+        "phone": field_map.contact_phone,
+        "name": field_map.contact_name + field_map.contact_first_name
+        + field_map.contact_last_name,
+        "title": field_map.contact_title,
+        "created_at": field_map.contact_created_at,
+        "conversions": field_map.contact_conversions,
+        "first_conversion_at": field_map.contact_first_conversion_at,
+        "deal_stage": field_map.contact_deal_stage,
+        "tags": field_map.contact_tags,
+    }
+    return frozenset(name for name, cols in columns.items() if cols)
+
+
+def _details(value: Mapping[str, RecordDetails]) -> dict[str, RecordDetails]:
+    return {k: value[k] for k in sorted(value) if value[k]}
+
+
+def _unknown_columns(value: Iterable[UnknownColumn]) -> tuple[UnknownColumn, ...]:
+    return tuple(sorted(value))
+
+
 @attrs.frozen
 class CrmContacts:
     """Contacts read from an export: those kept, those set aside (`rejections`), those
     of accounts the selector excludes (`excluded`) and values dropped from kept rows
-    (`warnings`, e.g. an unreadable creation date)."""
+    (`warnings`, e.g. an unreadable creation date), each contact's `details` (company,
+    location, custom fields; only contacts that have some), the columns no field reads
+    (`unknown_columns`) and the `Contact` fields the export owns (`owned_fields`)."""
 
     contacts: tuple[Contact, ...] = attrs.field(default=(), converter=contacts_by_id)
     rejections: tuple[Rejection, ...] = ()
     excluded: tuple[Rejection, ...] = ()
     warnings: tuple[Rejection, ...] = ()
+    details: Mapping[str, RecordDetails] = attrs.field(
+        factory=dict, converter=_details, eq=False, repr=False
+    )
+    unknown_columns: tuple[UnknownColumn, ...] = attrs.field(
+        default=(), converter=_unknown_columns
+    )
+    owned_fields: frozenset[str] = CONTACT_DATA_FIELDS
 
 
 @attrs.frozen
@@ -131,7 +179,11 @@ class CrmSnapshot:
       date, a parent that is the account itself);
     - `contacts_read`: whether contacts were read at all. A snapshot of accounts only
       (`read_crm_accounts`, or `read_crm_export` without a contacts file) leaves the
-      held contacts alone when planned, instead of deleting them as gone.
+      held contacts alone when planned, instead of deleting them as gone;
+    - `details`: company, location and custom fields of contacts, by contact id;
+    - `unknown_columns`: columns of either export that no field reads, with counts;
+    - `owned_fields`: the `Contact` fields the CRM owns (those the field map reads);
+      a sync leaves the others as the store holds them.
     """
 
     records: tuple[CrmRecord, ...] = attrs.field(default=(), converter=_records)
@@ -140,6 +192,13 @@ class CrmSnapshot:
     excluded: tuple[Rejection, ...] = ()
     warnings: tuple[Rejection, ...] = ()
     contacts_read: bool = True
+    details: Mapping[str, RecordDetails] = attrs.field(
+        factory=dict, converter=_details, eq=False, repr=False
+    )
+    unknown_columns: tuple[UnknownColumn, ...] = attrs.field(
+        default=(), converter=_unknown_columns
+    )
+    owned_fields: frozenset[str] = CONTACT_DATA_FIELDS
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -166,6 +225,9 @@ class CrmSnapshot:
             rejections=self.rejections + contacts.rejections,
             excluded=self.excluded + contacts.excluded,
             warnings=self.warnings + contacts.warnings,
+            details={**self.details, **contacts.details},
+            unknown_columns=self.unknown_columns + contacts.unknown_columns,
+            owned_fields=contacts.owned_fields,
         )
 
     def counts(self) -> dict[str, int]:
@@ -178,6 +240,7 @@ class CrmSnapshot:
             "excluded": len(self.excluded),
             "rejected": len(self.rejections),
             "warnings": len(self.warnings),
+            "unknown_columns": len(self.unknown_columns),
         }
 
     def explain(self) -> str:
@@ -194,6 +257,7 @@ class CrmSnapshot:
             ("warning", self.warnings),
         ):
             lines.extend(f"  {title} {r.where}: {r.reason}" for r in items)
+        lines.extend(f"  {u.explain()}" for u in self.unknown_columns)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,6 +266,7 @@ class CrmSnapshot:
             "rejections": [r.to_dict() for r in self.rejections],
             "excluded": [r.to_dict() for r in self.excluded],
             "warnings": [r.to_dict() for r in self.warnings],
+            "unknown_columns": [u.to_dict() for u in self.unknown_columns],
         }
 
 
@@ -257,8 +322,10 @@ def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
 def _require(
     path: object, header: Sequence[str], field_map: FieldMap, fields: Iterable[str]
 ) -> None:
-    columns = resolve_columns(header, field_map, fields)
-    missing = [f for f in fields if columns[f] is None]
+    present = {h.strip().casefold() for h in header}
+    missing = [
+        f for f in fields if not any(c.casefold() in present for c in getattr(field_map, f))
+    ]
     if missing:
         wanted = "; ".join(
             f"{f} ({' or '.join(repr(c) for c in getattr(field_map, f))})" for f in missing
@@ -296,6 +363,12 @@ def _raw_text(fields: Mapping[str, str]) -> str:
     return ",".join(fields.values())
 
 
+def _label(columns: Columns, field_map: FieldMap, field: str) -> str:
+    """The column a message names for `field`: the one present, else the map's first."""
+    names = columns.get(field) or getattr(field_map, field)
+    return repr(names[0]) if names else field
+
+
 def _duplicates(
     rows: Iterable[tuple[str, str, Mapping[str, str], Any]], what: str
 ) -> tuple[dict[str, tuple[str, Mapping[str, str], Any]], list[Rejection]]:
@@ -313,7 +386,7 @@ def _duplicates(
     rejections: list[Rejection] = []
     for record_id, group in repeated.items():
         wheres = ", ".join(w for w, _, _ in group)
-        contents = {tuple(sorted(f.items())) for _, f, _ in group}
+        contents = {tuple(sorted((k, v) for k, v in f.items() if v)) for _, f, _ in group}
         if len(contents) == 1:
             earliest = min(group, key=lambda g: _line_key(g[0]))
             kept[record_id] = earliest
@@ -344,39 +417,37 @@ def _duplicates(
 def _rows_by_id(
     rows: Iterable[tuple[str, dict[str, str] | str]],
     field_map: FieldMap,
-    fields: Sequence[str],
+    resolver: ColumnResolver,
     what: str,
-) -> tuple[
-    dict[str, tuple[str, Mapping[str, str], Any]], dict[str, str | None] | None, list[Rejection]
-]:
+) -> tuple[dict[str, tuple[str, Mapping[str, str], Columns]], list[Rejection]]:
     """The first pass over the rows of an export of `what` ("account" or "contact"):
-    the rows by id (`_duplicates`), the columns of `fields` resolved against the first
-    usable row (`None` when there is none), and the rows rejected so far (unreadable,
-    no id, duplicate id)."""
+    the rows by id (`_duplicates`), each with its own columns (resolved from its own
+    keys by `resolver`, which counts unknown columns), and the rows rejected so far
+    (unreadable, no id, duplicate id)."""
     id_field = f"{what}_id"
     rejections: list[Rejection] = []
-    parsed: list[tuple[str, str, Mapping[str, str], Any]] = []
-    columns: dict[str, str | None] | None = None
+    parsed: list[tuple[str, str, Mapping[str, str], Columns]] = []
+    columns_of = resolver.columns
+    record_id = field_map.record_id
     for where, row in rows:
         if isinstance(row, str):
             rejections.append(Rejection.of(where, row))
             continue
-        if columns is None:
-            columns = resolve_columns(row.keys(), field_map, fields)
+        columns = columns_of(row)
         raw_id = cell(row, columns[id_field])
         if not raw_id:
             rejections.append(
                 Rejection.of(
                     where,
-                    f"missing {what} id ({columns[id_field]!r} is empty)",
+                    f"missing {what} id ({_label(columns, field_map, id_field)} is empty)",
                     _raw_text(row),
                 )
             )
             continue
-        parsed.append((field_map.record_id(raw_id), where, row, None))
+        parsed.append((record_id(raw_id), where, row, columns))
     kept, duplicate_rejections = _duplicates(parsed, what)
     rejections.extend(duplicate_rejections)
-    return kept, columns, rejections
+    return kept, rejections
 
 
 def _line_key(where: str) -> tuple[str, int]:
@@ -434,14 +505,14 @@ def _accounts(
     field_map: FieldMap,
     selector: AccountSelector,
 ) -> CrmSnapshot:
-    kept, columns, rejections = _rows_by_id(rows, field_map, ACCOUNT_FIELDS, "account")
+    resolver = ColumnResolver(
+        field_map, ACCOUNT_FIELDS, "account", also_known=(selector.status_field,)
+    )
+    kept, rejections = _rows_by_id(rows, field_map, resolver, "account")
     warnings: list[Rejection] = []
-    if columns is None:
-        return CrmSnapshot(rejections=tuple(rejections), contacts_read=False)
-
     ids = set(kept)
     names: dict[str, list[str]] = defaultdict(list)
-    for record_id, (_, fields, _) in kept.items():
+    for record_id, (_, fields, columns) in kept.items():
         name = cell(fields, columns["account_name"])
         if name:
             names[name.casefold()].append(record_id)
@@ -449,13 +520,14 @@ def _accounts(
     records: list[CrmRecord] = []
     excluded: list[Rejection] = []
     for record_id in sorted(kept):
-        where, fields, _ = kept[record_id]
+        where, fields, columns = kept[record_id]
         name = cell(fields, columns["account_name"])
         if not name:
             rejections.append(
                 Rejection.of(
                     where,
-                    f"missing account name ({columns['account_name']!r} is empty)",
+                    f"missing account name ({_label(columns, field_map, 'account_name')} "
+                    "is empty)",
                     _raw_text(fields),
                     record_id,
                 )
@@ -468,18 +540,9 @@ def _accounts(
                              parent, record_id)
             )
             parent = None
-        domains: list[str] = []
-        for column in ("account_website", "account_extra_domains"):
-            text = cell(fields, columns[column])
-            if not text:
-                continue
-            separator = field_map.list_separator if column == "account_extra_domains" else None
-            hosts, errors = _website_domains(text, separator)
-            domains.extend(hosts)
-            warnings.extend(
-                Rejection.of(where, f"{columns[column]}: {e}; domain ignored", text, record_id)
-                for e in errors
-            )
+        domains = _account_domains(
+            where, record_id, fields, columns, field_map=field_map, warnings=warnings
+        )
         kind = (
             AccountKind.PARTNER
             if cell(fields, columns["account_type"]).casefold() in field_map.partner_types
@@ -498,7 +561,11 @@ def _accounts(
         except InvalidRecord as exc:
             rejections.append(Rejection.of(where, exc.reason, _raw_text(fields), record_id))
             continue
-        records.append(CrmRecord(account, fields, selection, where))
+        details = RecordDetails(
+            location=joined(fields, columns["account_location"]) or None,
+            custom=_custom(fields, columns),
+        )
+        records.append(CrmRecord(account, fields, selection, where, details))
         if not selection.taken:
             excluded.append(
                 Rejection.of(where, f"not selected: {selection.reason}", name, record_id)
@@ -509,7 +576,41 @@ def _accounts(
         excluded=tuple(sorted(excluded, key=_rejection_key)),
         warnings=tuple(sorted(warnings, key=_rejection_key)),
         contacts_read=False,
+        unknown_columns=resolver.unknown(),
     )
+
+
+def _account_domains(
+    where: str,
+    record_id: str,
+    fields: Mapping[str, str],
+    columns: Columns,
+    *,
+    field_map: FieldMap,
+    warnings: list[Rejection],
+) -> list[str]:
+    """The hosts of an account's website and extra-domain cells; parts that are not
+    host names become warnings."""
+    domains: list[str] = []
+    for column in ("account_website", "account_extra_domains"):
+        text = cell(fields, columns[column])
+        if not text:
+            continue
+        separator = field_map.list_separator if column == "account_extra_domains" else None
+        hosts, errors = _website_domains(text, separator)
+        domains.extend(hosts)
+        label = _label(columns, field_map, column).strip("'")
+        warnings.extend(
+            Rejection.of(where, f"{label}: {e}; domain ignored", text, record_id)
+            for e in errors
+        )
+    return domains
+
+
+def _custom(fields: Mapping[str, str], columns: Columns) -> tuple[tuple[str, str], ...]:
+    """The custom fields with a value, by the name the field map gives them."""
+    names = columns["custom_fields"]
+    return tuple((name, fields[name]) for name in names if fields.get(name))
 
 
 def _rejection_key(r: Rejection) -> tuple[str, str, tuple[str, int], str]:
@@ -589,6 +690,132 @@ def _parse_datetime(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     return value
 
 
+@attrs.frozen
+class _ContactParts:
+    """What one contact row says, parsed (the account ids apart)."""
+
+    email: EmailAddress | None
+    phone: str | None
+    name: str | None
+    title: str | None
+    created: dt.datetime | None
+    conversions: int
+    first_conversion: dt.datetime | None
+    deal_stage: int | None
+    tags: frozenset[str]
+    details: RecordDetails
+
+
+def _contact_parts(
+    where: str,
+    record_id: str,
+    fields: Mapping[str, str],
+    columns: Columns,
+    *,
+    field_map: FieldMap,
+    warnings: list[Rejection],
+) -> _ContactParts | Rejection:
+    """The values of one contact row, or the rejection of the row (an unparsable email
+    or phone). Values that cannot be read but do not make the row unusable (a date, a
+    deal stage, a count) are dropped with a warning."""
+    raw = _raw_text(fields)
+    email_text = cell(fields, columns["contact_email"])
+    email: EmailAddress | None = None
+    if email_text:
+        try:
+            email = EmailAddress.parse(email_text)
+        except InvalidEmail as exc:
+            return Rejection.of(
+                where, f"unparsable email {email_text!r}: {exc.reason}", raw, record_id
+            )
+    phone_text = cell(fields, columns["contact_phone"])
+    phone: str | None = None
+    if phone_text:
+        try:
+            phone = normalize_phone(phone_text, field_map.phone_region)
+        except InvalidPhone as exc:
+            return Rejection.of(
+                where, f"unparsable phone {phone_text!r}: {exc.reason}", raw, record_id
+            )
+    name = cell(fields, columns["contact_name"]) or " ".join(
+        p for p in (cell(fields, columns["contact_first_name"]),
+                    cell(fields, columns["contact_last_name"])) if p
+    )
+    extras = _ContactExtras(where, record_id, fields, columns, field_map, warnings)
+    return _ContactParts(
+        email=email,
+        phone=phone,
+        name=name or None,
+        title=cell(fields, columns["contact_title"]) or None,
+        created=extras.when("contact_created_at", "creation time"),
+        conversions=extras.conversions(),
+        first_conversion=extras.when("contact_first_conversion_at", "first conversion"),
+        deal_stage=extras.deal_stage(),
+        tags=extras.tags(),
+        details=RecordDetails(
+            company=cell(fields, columns["contact_company"]) or None,
+            location=joined(fields, columns["contact_location"]) or None,
+            custom=_custom(fields, columns),
+        ),
+    )
+
+
+@attrs.frozen
+class _ContactExtras:
+    """Readers of the optional contact fields that warn instead of rejecting."""
+
+    where: str
+    record_id: str
+    fields: Mapping[str, str]
+    columns: Columns
+    field_map: FieldMap
+    warnings: list[Rejection]
+
+    def _warn(self, field: str, text: str, what: str) -> None:
+        label = _label(self.columns, self.field_map, field).strip("'")
+        self.warnings.append(Rejection.of(self.where, f"{label}: {what}", text, self.record_id))
+
+    def when(self, field: str, what: str) -> dt.datetime | None:
+        text = cell(self.fields, self.columns[field])
+        if not text:
+            return None
+        value = _parse_datetime(text, self.field_map.naive_timezone)
+        if value is None:
+            self._warn(field, text, f"{text!r} is not a date-time; {what} ignored")
+        return value
+
+    def conversions(self) -> int:
+        text = cell(self.fields, self.columns["contact_conversions"])
+        if not text:
+            return 0
+        number = text[:-2] if text.endswith(".0") else text
+        if number.isdigit():
+            return int(number)
+        self._warn("contact_conversions", text,
+                   f"{text!r} is not a whole number of conversions; 0 taken")
+        return 0
+
+    def deal_stage(self) -> int | None:
+        text = cell(self.fields, self.columns["contact_deal_stage"])
+        if not text:
+            return None
+        pipeline = self.field_map.pipeline
+        rank = int(text) if pipeline is None and text.isdigit() else (
+            None if pipeline is None else pipeline.rank(text)
+        )
+        if rank is None:
+            self._warn("contact_deal_stage", text,
+                       f"{text!r} is not a stage of the pipeline; deal stage ignored")
+        return rank
+
+    def tags(self) -> frozenset[str]:
+        text = cell(self.fields, self.columns["contact_tags"])
+        if not text:
+            return frozenset()
+        separator = self.field_map.list_separator or ";"
+        return frozenset(t.strip() for t in text.split(separator) if t.strip())
+
+
 def _contacts_from(
     rows: Iterable[tuple[str, dict[str, str] | str]],
     field_map: FieldMap,
@@ -599,16 +826,13 @@ def _contacts_from(
     excluded) for a snapshot that keeps them."""
     known = set(known_account_ids)
     excluded_ids = set(excluded_account_ids)
-    kept, columns, rejections = _rows_by_id(rows, field_map, CONTACT_FIELDS, "contact")
-    excluded: list[Rejection] = []
+    resolver = ColumnResolver(field_map, CONTACT_FIELDS, "contact")
+    kept, rejections = _rows_by_id(rows, field_map, resolver, "contact")
     warnings: list[Rejection] = []
-    contacts: list[Contact] = []
-    held: list[Contact] = []
     built: list[tuple[Contact, str, str]] = []
-    if columns is None:
-        return CrmContacts(rejections=tuple(rejections)), held
+    details: dict[str, RecordDetails] = {}
     for record_id in sorted(kept):
-        where, fields, _ = kept[record_id]
+        where, fields, columns = kept[record_id]
         raw = _raw_text(fields)
         account_text = cell(fields, columns["contact_account_id"])
         parts = (
@@ -618,55 +842,18 @@ def _contacts_from(
         )
         account_ids = sorted({field_map.record_id(a) for a in parts if a.strip()})
         if not account_ids:
+            label = _label(columns, field_map, "contact_account_id")
             rejections.append(
-                Rejection.of(
-                    where,
-                    f"the contact has no account ({columns['contact_account_id']!r} is empty)",
-                    raw,
-                    record_id,
-                )
+                Rejection.of(where, f"the contact has no account ({label} is empty)", raw,
+                             record_id)
             )
             continue
-        email_text = cell(fields, columns["contact_email"])
-        email: EmailAddress | None = None
-        if email_text:
-            try:
-                email = EmailAddress.parse(email_text)
-            except InvalidEmail as exc:
-                rejections.append(
-                    Rejection.of(where, f"unparsable email {email_text!r}: {exc.reason}", raw,
-                                 record_id)
-                )
-                continue
-        phone_text = cell(fields, columns["contact_phone"])
-        phone: str | None = None
-        if phone_text:
-            try:
-                phone = normalize_phone(phone_text, field_map.phone_region)
-            except InvalidPhone as exc:
-                rejections.append(
-                    Rejection.of(where, f"unparsable phone {phone_text!r}: {exc.reason}", raw,
-                                 record_id)
-                )
-                continue
-        name = cell(fields, columns["contact_name"])
-        if not name:
-            name = " ".join(
-                p for p in (cell(fields, columns["contact_first_name"]),
-                            cell(fields, columns["contact_last_name"])) if p
-            )
-        created_text = cell(fields, columns["contact_created_at"])
-        created = _parse_datetime(created_text, field_map.naive_timezone) if created_text else None
-        if created_text and created is None:
-            warnings.append(
-                Rejection.of(
-                    where,
-                    f"{columns['contact_created_at']}: {created_text!r} is not a date-time; "
-                    "creation time ignored",
-                    created_text,
-                    record_id,
-                )
-            )
+        read = _contact_parts(
+            where, record_id, fields, columns, field_map=field_map, warnings=warnings
+        )
+        if isinstance(read, Rejection):
+            rejections.append(read)
+            continue
         for account_id in account_ids:
             contact_id = record_id if len(account_ids) == 1 else f"{record_id}/{account_id}"
             if account_id not in known and account_id not in excluded_ids:
@@ -678,19 +865,47 @@ def _contacts_from(
                 contact = Contact(
                     id=contact_id,
                     account_id=account_id,
-                    email=email,
-                    phone=phone,
-                    name=name or None,
-                    title=cell(fields, columns["contact_title"]) or None,
-                    created_at=created,
+                    email=read.email,
+                    phone=read.phone,
+                    name=read.name,
+                    title=read.title,
+                    created_at=read.created,
+                    conversions=read.conversions,
+                    first_conversion_at=read.first_conversion,
+                    deal_stage=read.deal_stage,
+                    tags=read.tags,
                 )
             except InvalidRecord as exc:
                 rejections.append(Rejection.of(where, exc.reason, raw, contact_id))
                 continue
             built.append((contact, where, raw))
+            if read.details:
+                details[contact_id] = read.details
+    return _sorted_contacts(
+        built, rejections, warnings, excluded_ids=excluded_ids, details=details,
+        resolver=resolver, field_map=field_map,
+    )
+
+
+def _sorted_contacts(
+    built: list[tuple[Contact, str, str]],
+    rejections: list[Rejection],
+    warnings: list[Rejection],
+    *,
+    excluded_ids: set[str],
+    details: dict[str, RecordDetails],
+    resolver: ColumnResolver,
+    field_map: FieldMap,
+) -> tuple[CrmContacts, list[Contact]]:
+    """Contacts built from the rows, split into kept, of excluded accounts (held apart)
+    and rejected (an id that several rows produce)."""
+    excluded: list[Rejection] = []
+    contacts: list[Contact] = []
+    held: list[Contact] = []
     per_id = Counter(c.id for c, _, _ in built)
     for contact, where, raw in built:
         if per_id[contact.id] > 1:
+            details.pop(contact.id, None)
             rejections.append(
                 Rejection.of(
                     where,
@@ -713,6 +928,9 @@ def _contacts_from(
         rejections=tuple(sorted(rejections, key=_rejection_key)),
         excluded=tuple(sorted(excluded, key=_rejection_key)),
         warnings=tuple(sorted(warnings, key=_rejection_key)),
+        details=details,
+        unknown_columns=resolver.unknown(),
+        owned_fields=owned_contact_fields(field_map),
     )
     return read, held
 

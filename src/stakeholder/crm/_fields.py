@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 import attrs
 
 from stakeholder._errors import ConfigurationError
+from stakeholder._identity import phone_region
 
-__all__ = ["FieldMap", "salesforce_id18"]
+__all__ = ["DealPipeline", "FieldMap", "salesforce_id18"]
 
 _SF_SUFFIX_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _SF_ID15: Final = re.compile(r"[A-Za-z0-9]{15}")
@@ -78,15 +79,117 @@ def _separator(value: object) -> str | None:
 def _region(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
-        raise ConfigurationError(f"phone_region must be an ISO 3166 alpha-2 code, got {value!r}")
-    return value.strip().upper()
+    try:
+        return phone_region(value)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"phone_region: {exc}") from None
 
 
 def _tz(value: object) -> dt.tzinfo:
     if not isinstance(value, dt.tzinfo):
         raise ConfigurationError(f"naive_timezone must be a tzinfo, got {value!r}")
     return value
+
+
+def _stage_key(text: str) -> str:
+    """A stage name compared ignoring case, spaces and punctuation: HubSpot's label
+    ``Decision Maker Bought-In`` and its internal name ``decisionmakerboughtin`` meet."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _stages(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise ConfigurationError(f"deal stages must be strings, got {value!r}")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not _stage_key(item):
+            raise ConfigurationError(f"a deal stage must be a non-empty name, got {item!r}")
+        out.append(item.strip())
+    return tuple(out)
+
+
+@attrs.frozen
+class DealPipeline:
+    """Deal-stage names in pipeline order, and how they become the rank `Contact.deal_stage`
+    holds (higher is further along, as the primary-contact cascade reads it).
+
+    The n-th stage of `stages` has rank n (from 1); a stage in `lost` has rank 0, below
+    every open stage (a lost deal is not further along than an open one). Names are
+    compared ignoring case, spaces and punctuation, so a CRM's labels and its internal
+    names both match. A cell holding a whole number is taken as the rank itself; any
+    other name is unknown (`rank` returns `None`, and readers warn).
+    """
+
+    stages: tuple[str, ...] = attrs.field(converter=_stages)
+    lost: tuple[str, ...] = attrs.field(default=(), converter=_stages)
+    _ranks: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        ranks: dict[str, int] = {}
+        for rank, name in [*((i, s) for i, s in enumerate(self.stages, 1)),
+                           *((0, s) for s in self.lost)]:
+            key = _stage_key(name)
+            if key in ranks:
+                raise ConfigurationError(f"deal stage {name!r} is listed twice")
+            ranks[key] = rank
+        object.__setattr__(self, "_ranks", ranks)
+
+    @classmethod
+    def hubspot(cls) -> DealPipeline:
+        """HubSpot's default sales pipeline."""
+        return cls(
+            stages=(
+                "Appointment Scheduled",
+                "Qualified To Buy",
+                "Presentation Scheduled",
+                "Decision Maker Bought-In",
+                "Contract Sent",
+                "Closed Won",
+            ),
+            lost=("Closed Lost",),
+        )
+
+    @classmethod
+    def salesforce(cls) -> DealPipeline:
+        """Salesforce's default opportunity stages."""
+        return cls(
+            stages=(
+                "Prospecting",
+                "Qualification",
+                "Needs Analysis",
+                "Value Proposition",
+                "Id. Decision Makers",
+                "Perception Analysis",
+                "Proposal/Price Quote",
+                "Negotiation/Review",
+                "Closed Won",
+            ),
+            lost=("Closed Lost",),
+        )
+
+    def rank(self, name: str) -> int | None:
+        """The rank of a stage name (or of a whole number written as text), else `None`."""
+        text = name.strip()
+        if text.isdigit():
+            return int(text)
+        return self._ranks.get(_stage_key(text))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stages": list(self.stages), "lost": list(self.lost)}
+
+
+def _pipeline(value: object) -> DealPipeline | None:
+    if value is None or isinstance(value, DealPipeline):
+        return value
+    if isinstance(value, Iterable):
+        return DealPipeline(_stages(value))
+    raise ConfigurationError(f"pipeline must be a DealPipeline or stage names, got {value!r}")
+
+
+def _custom(value: object) -> tuple[str, ...]:
+    return tuple(sorted(_columns(value)))
 
 
 _REQUIRED: Final = {"account_id", "account_name", "contact_id", "contact_account_id"}
@@ -97,6 +200,7 @@ ACCOUNT_FIELDS: Final = (
     "account_website",
     "account_extra_domains",
     "account_type",
+    "account_location",
 )
 """The column fields of an accounts export, in `FieldMap.COLUMN_FIELDS` order."""
 CONTACT_FIELDS: Final = (
@@ -109,6 +213,12 @@ CONTACT_FIELDS: Final = (
     "contact_name",
     "contact_title",
     "contact_created_at",
+    "contact_deal_stage",
+    "contact_conversions",
+    "contact_first_conversion_at",
+    "contact_tags",
+    "contact_company",
+    "contact_location",
 )
 """The column fields of a contacts export, in `FieldMap.COLUMN_FIELDS` order."""
 
@@ -117,17 +227,24 @@ CONTACT_FIELDS: Final = (
 class FieldMap:
     """Column names of a CRM's account and contact exports, and how to read them.
 
-    Each column field holds one name or several candidates; the first one present in a
-    file's header is used (headers are matched ignoring case and surrounding spaces).
-    `account_id`, `account_name`, `contact_id` and `contact_account_id` are required;
-    a missing optional column leaves that part of every record empty.
+    Each column field holds one name or several candidates; for each record, the first
+    candidate with a value in that record is used (names are matched ignoring case and
+    surrounding spaces), so a record that leaves a field out (as CRM APIs do for empty
+    fields) reads the same as one with the field empty. The location fields are the
+    exception: every candidate with a value is kept, joined with ``", "`` (city, state,
+    country). `account_id`, `account_name`, `contact_id` and `contact_account_id` are
+    required; a missing optional column leaves that part of every record empty.
 
     Options: `list_separator` splits multi-value cells (HubSpot's ``;``: several
     associated companies, additional domains); `partner_types` are the account type
     values (compared ignoring case) that make an account a partner; `salesforce_ids`
     folds 15-character ids to 18 characters; `phone_region` reads national phone
     numbers (without it only international ``+...`` numbers parse); `naive_timezone`
-    is given to date-times written without an offset (HubSpot writes local times).
+    is given to date-times written without an offset (HubSpot writes local times);
+    `pipeline` turns deal-stage names into ranks (`DealPipeline`; `None` reads only
+    numbers); `custom_fields` are further columns kept as they are, by name, on the
+    records' `details`. Multi-value tags are split on `list_separator` (``;`` when it
+    is not set).
     """
 
     COLUMN_FIELDS: ClassVar[tuple[str, ...]] = ACCOUNT_FIELDS + CONTACT_FIELDS
@@ -139,6 +256,7 @@ class FieldMap:
     account_website: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     account_extra_domains: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     account_type: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    account_location: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     contact_id: tuple[str, ...] = attrs.field(default=("Id",), converter=_columns)
     contact_account_id: tuple[str, ...] = attrs.field(
         default=("AccountId",), converter=_columns
@@ -150,11 +268,19 @@ class FieldMap:
     contact_name: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     contact_title: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     contact_created_at: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_deal_stage: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_conversions: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_first_conversion_at: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_tags: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_company: tuple[str, ...] = attrs.field(default=(), converter=_columns)
+    contact_location: tuple[str, ...] = attrs.field(default=(), converter=_columns)
     list_separator: str | None = attrs.field(default=None, converter=_separator)
     partner_types: frozenset[str] = attrs.field(factory=frozenset, converter=_casefolded)
     salesforce_ids: bool = False
     phone_region: str | None = attrs.field(default=None, converter=_region)
     naive_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_tz)
+    pipeline: DealPipeline | None = attrs.field(default=None, converter=_pipeline)
+    custom_fields: tuple[str, ...] = attrs.field(default=(), converter=_custom)
 
     def __attrs_post_init__(self) -> None:
         for name in sorted(_REQUIRED):
@@ -171,6 +297,7 @@ class FieldMap:
             account_parent_id="ParentId",
             account_website="Website",
             account_type="Type",
+            account_location=("BillingCity", "BillingState", "BillingCountry"),
             contact_id="Id",
             contact_account_id="AccountId",
             contact_email="Email",
@@ -180,6 +307,13 @@ class FieldMap:
             contact_name="Name",
             contact_title="Title",
             contact_created_at="CreatedDate",
+            contact_deal_stage=("Deal_Stage__c", "StageName"),
+            contact_conversions=("Conversions__c", "Number_of_Conversions__c"),
+            contact_first_conversion_at=("First_Conversion_Date__c", "First_Conversion__c"),
+            contact_tags=("Tags__c", "Tags"),
+            contact_company=("Account.Name", "Company", "CompanyName"),
+            contact_location=("MailingCity", "MailingState", "MailingCountry"),
+            pipeline=DealPipeline.salesforce(),
             partner_types=(
                 "Channel Partner / Reseller",
                 "Installation Partner",
@@ -199,6 +333,7 @@ class FieldMap:
             account_website=("Company Domain Name", "Website URL"),
             account_extra_domains="Additional Domains",
             account_type="Type",
+            account_location=("City", "State/Region", "Country/Region"),
             contact_id="Record ID",
             contact_account_id=(
                 "Associated Company IDs",
@@ -212,6 +347,13 @@ class FieldMap:
             contact_last_name="Last Name",
             contact_title="Job Title",
             contact_created_at="Create Date",
+            contact_deal_stage=("Deal Stage", "Deal stage"),
+            contact_conversions="Number of Form Submissions",
+            contact_first_conversion_at="First Conversion Date",
+            contact_tags="Tags",
+            contact_company="Company Name",
+            contact_location=("City", "State/Region", "Country/Region"),
+            pipeline=DealPipeline.hubspot(),
             list_separator=";",
             partner_types=("Partner", "Reseller"),
         )
@@ -240,9 +382,9 @@ class FieldMap:
 
     def with_options(self, **options: Any) -> FieldMap:
         """A copy with reading options changed (`list_separator`, `partner_types`,
-        `salesforce_ids`, `phone_region`, `naive_timezone`)."""
+        `salesforce_ids`, `phone_region`, `naive_timezone`, `pipeline`, `custom_fields`)."""
         allowed = {"list_separator", "partner_types", "salesforce_ids", "phone_region",
-                   "naive_timezone"}
+                   "naive_timezone", "pipeline", "custom_fields"}
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise ConfigurationError(
@@ -268,29 +410,13 @@ class FieldMap:
             salesforce_ids=self.salesforce_ids,
             phone_region=self.phone_region,
             naive_timezone=str(self.naive_timezone),
+            pipeline=None if self.pipeline is None else self.pipeline.to_dict(),
+            custom_fields=list(self.custom_fields),
         )
         return out
 
-
-def resolve_columns(
-    header: Iterable[str], field_map: FieldMap, fields: Iterable[str]
-) -> dict[str, str | None]:
-    """For each field, the header name (as written) of the first candidate present."""
-    by_key: dict[str, str] = {}
-    for name in header:
-        by_key.setdefault(name.strip().casefold(), name)
-    out: dict[str, str | None] = {}
-    for field in fields:
-        out[field] = next(
-            (by_key[c.casefold()] for c in getattr(field_map, field) if c.casefold() in by_key),
-            None,
-        )
-    return out
-
-
-def cell(record: Mapping[str, str], column: str | None) -> str:
-    """The trimmed text of `column` in `record` ("" when absent)."""
-    if column is None:
-        return ""
-    value = record.get(column)
-    return value.strip() if isinstance(value, str) else ""
+    def known_columns(self) -> frozenset[str]:
+        """Every column name this map reads (any candidate, custom fields included),
+        case-folded."""
+        names = {c.casefold() for cs in self.columns().values() for c in cs}
+        return frozenset(names | {c.casefold() for c in self.custom_fields})

@@ -15,10 +15,18 @@ import attrs
 
 from stakeholder._errors import ConfigurationError, InvalidRecord
 from stakeholder._model import Account, Contact
-from stakeholder.crm._export import CrmRecord, CrmSnapshot, contacts_by_id, paused_gc
+from stakeholder._shared import COPY_ID_PREFIX, ENGAGING_TAG_PREFIX, PRIMARY_TAG, SECONDARY_TAG
+from stakeholder.crm._export import (
+    CONTACT_DATA_FIELDS,
+    CrmRecord,
+    CrmSnapshot,
+    contacts_by_id,
+    paused_gc,
+)
 from stakeholder.crm._selection import AccountSelector
 
 __all__ = [
+    "LIBRARY_TAGS",
     "AccountSyncPlan",
     "AccountUpdate",
     "DisconnectPlan",
@@ -33,6 +41,23 @@ __all__ = [
 ]
 
 NOT_IN_EXPORT = "no longer in the CRM export"
+
+LIBRARY_TAGS: frozenset[str] = frozenset({PRIMARY_TAG, SECONDARY_TAG})
+"""Contact tags the library manages (beside every ``engaging-in-*`` tag): a CRM sync
+keeps them on the records that have them, whatever the export says."""
+
+
+def is_library_tag(tag: str, kept: frozenset[str] = frozenset()) -> bool:
+    """Whether a CRM sync keeps `tag`: a system tag of the shared-contact plan, an
+    ``engaging-in-*`` tag of a corporate copy, or one of `kept` (the user tags a
+    shared-contact plan writes)."""
+    return tag in LIBRARY_TAGS or tag.startswith(ENGAGING_TAG_PREFIX) or tag in kept
+
+
+def is_library_record(contact: Contact) -> bool:
+    """Whether a contact record is one the library made (a corporate copy of a shared
+    contact, id ``shared-contact:*``), not one the CRM exports."""
+    return contact.id.startswith(COPY_ID_PREFIX)
 
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -420,10 +445,11 @@ def _changes(before: Account, after: Account) -> tuple[FieldChange, ...]:
 
 def _snapshot_parts(
     snapshot: CrmSnapshot | Iterable[CrmRecord],
-) -> tuple[list[CrmRecord], tuple[Contact, ...] | None]:
+) -> tuple[list[CrmRecord], tuple[Contact, ...] | None, frozenset[str]]:
     if isinstance(snapshot, CrmSnapshot):
-        return list(snapshot.records), snapshot.contacts if snapshot.contacts_read else None
-    return list(snapshot), None
+        contacts = snapshot.contacts if snapshot.contacts_read else None
+        return list(snapshot.records), contacts, snapshot.owned_fields
+    return list(snapshot), None, CONTACT_DATA_FIELDS
 
 
 def _state(current: SyncState | Iterable[SyncedAccount | Account]) -> SyncState:
@@ -470,6 +496,7 @@ def plan_account_sync(
     *,
     now: dt.datetime,
     removal_grace: dt.timedelta,
+    keep_tags: Iterable[str] = (),
 ) -> AccountSyncPlan:
     """Plan one sync of `current` (what the tenant holds) to `snapshot` (the export).
 
@@ -486,10 +513,20 @@ def plan_account_sync(
     contacts (`contacts_read` false, or plain records) deletes only the contacts of
     removed accounts.
 
+    A sync changes only what the CRM owns (docs/crm.md lists each field's owner): a
+    held contact keeps the fields the export does not map (`CrmSnapshot.owned_fields`)
+    and the tags the library manages (`primary-shared-contact`,
+    `secondary-shared-contact`, ``engaging-in-*`` and `keep_tags`, the user tags of
+    the shared-contact plan); corporate copies (``shared-contact:*``) stay until their
+    account goes; an account keeps its `aliases` (no export supplies them).
+
     Pure and order-independent: time comes from `now` (timezone-aware).
     """
+    kept = frozenset(t.strip() for t in ([keep_tags] if isinstance(keep_tags, str)
+                                         else keep_tags))
     with paused_gc():
-        return _plan(current, snapshot, selector, now=now, removal_grace=removal_grace)
+        return _plan(current, snapshot, selector, now=now, removal_grace=removal_grace,
+                     keep_tags=kept)
 
 
 def _plan(
@@ -499,10 +536,11 @@ def _plan(
     *,
     now: dt.datetime,
     removal_grace: dt.timedelta,
+    keep_tags: frozenset[str],
 ) -> AccountSyncPlan:
     _check_grace(now, removal_grace)
     state = _state(current)
-    records, snapshot_contacts = _snapshot_parts(snapshot)
+    records, snapshot_contacts, owned = _snapshot_parts(snapshot)
     desired, excluded = _desired(records, selector)
 
     add: list[Account] = []
@@ -519,9 +557,11 @@ def _plan(
         if synced is None:
             add.append(account)
             continue
-        changes = _changes(synced.account, account)
+        if synced.account.aliases:  # aliases are the library's: no export supplies them
+            desired[account_id] = attrs.evolve(account, aliases=synced.account.aliases)
+        changes = _changes(synced.account, desired[account_id])
         if changes:
-            update.append(AccountUpdate(synced.account, account, changes))
+            update.append(AccountUpdate(synced.account, desired[account_id], changes))
         if synced.removal_due is not None:
             cancel.append(
                 RemovalCancellation(
@@ -555,7 +595,11 @@ def _plan(
             pending.append(ScheduledRemoval(account_id, name, missing_since, due, reason))
 
     upsert, delete = _plan_contacts(
-        state, desired, {r.account_id for r in remove}, snapshot_contacts
+        state,
+        desired,
+        {r.account_id for r in remove},
+        snapshot_contacts,
+        _Ownership(owned, keep_tags),
     )
     return AccountSyncPlan(
         now=now,
@@ -572,11 +616,37 @@ def _plan(
     )
 
 
+@attrs.frozen
+class _Ownership:
+    """Which contact fields the CRM owns, and which tags the library keeps."""
+
+    owned: frozenset[str]
+    keep_tags: frozenset[str]
+
+    def merge(self, exported: Contact, held: Contact | None) -> Contact:
+        """The contact as a sync writes it: the exported values of the fields the CRM
+        owns, the held values of the others, and the held library tags."""
+        if held is None:
+            return exported
+        changes: dict[str, object] = {
+            name: getattr(held, name) for name in CONTACT_DATA_FIELDS - self.owned
+        }
+        if "tags" in self.owned:
+            library = {t for t in held.tags if is_library_tag(t, self.keep_tags)}
+            if not library <= exported.tags:
+                changes["tags"] = exported.tags | library
+        if not changes:
+            return exported
+        merged = attrs.evolve(exported, **changes)  # type: ignore[arg-type]  # names of Contact fields
+        return held if merged == held else merged
+
+
 def _plan_contacts(
     state: SyncState,
     desired: Mapping[str, Account],
     removed: set[str],
     snapshot_contacts: tuple[Contact, ...] | None,
+    ownership: _Ownership,
 ) -> tuple[list[Contact], list[str]]:
     held = {c.id: c for c in state.contacts}
     if snapshot_contacts is None:
@@ -590,12 +660,20 @@ def _plan_contacts(
             raise InvalidRecord(contact.id, "the snapshot holds two different contacts")
         wanted[contact.id] = contact
     kept_accounts = {s.account.id for s in state.accounts if s.account.id not in removed}
-    upsert = [c for cid, c in wanted.items() if held.get(cid) != c]
+    upsert: list[Contact] = []
+    for contact_id, exported in wanted.items():
+        before = held.get(contact_id)
+        after = ownership.merge(exported, before)
+        if after != before:
+            upsert.append(after)
     delete = [
         c.id
         for c in state.contacts
         if c.id not in wanted
-        and (c.account_id in desired or c.account_id not in kept_accounts)
+        and (
+            c.account_id not in kept_accounts
+            or (c.account_id in desired and not is_library_record(c))
+        )
     ]
     return upsert, delete
 
