@@ -1,24 +1,37 @@
-"""iCalendar meeting invites (.ics) to `Communication` (kind MEETING).
+"""iCalendar meeting invites (.ics files, ``text/calendar`` parts of emails) to
+`Communication` (kind MEETING).
 
 Needs the optional extra ``stakeholder[calendar]`` (the `icalendar` library), imported
-only when a calendar file is read.
+only when a calendar is read. Files are read one VEVENT at a time (the VTIMEZONEs seen
+so far travel with each event), so memory stays flat whatever the file's size; an
+event cut off by the end of the file is a rejection, never lost silently.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from stakeholder._errors import InputFileError, MissingDependency, StakeholderError
 from stakeholder._model import CommKind, Communication, Participant, Rejection, Role
-from stakeholder.ingest._files import read_text_file
+from stakeholder.ingest._files import CORRUPT, ReadLimits, open_binary, read_error
+from stakeholder.ingest._mbox import read_lines
 
-__all__ = ["calendar_items", "communications_from_ical", "require_icalendar"]
+__all__ = [
+    "CalendarNote",
+    "calendar_items",
+    "communications_from_ical",
+    "event_in_text",
+    "require_icalendar",
+]
 
-_BEGIN_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.IGNORECASE | re.MULTILINE)
+
+class CalendarNote(str):
+    """A remark about a calendar file as a whole (not an item): it has no END:VCALENDAR."""
+
+    __slots__ = ()
 
 
 def require_icalendar() -> Any:
@@ -49,6 +62,25 @@ def _address(value: object) -> tuple[str, str | None]:
     return text, (str(name).strip().strip('"') or None) if name else None
 
 
+def _event_participants(event: Any) -> list[Participant]:
+    participants: list[Participant] = []
+    seen: set[tuple[str, Role]] = set()
+    organizer = event.get("organizer")
+    attendees = event.get("attendee") or []
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    entries = ([(organizer, Role.ORGANIZER)] if organizer is not None else []) + [
+        (a, Role.ATTENDEE) for a in attendees
+    ]
+    for value, role in entries:
+        address, name = _address(value)
+        if "@" not in address or (address.lower(), role) in seen:
+            continue
+        seen.add((address.lower(), role))
+        participants.append(Participant(address=address, role=role, name=name))
+    return participants
+
+
 def _event(event: Any) -> Communication | str:
     from stakeholder.ingest._mail import content_id  # noqa: PLC0415 - avoid an import cycle
 
@@ -69,26 +101,11 @@ def _event(event: Any) -> Communication | str:
             own_id = f"{uid}/{_when(recurrence.dt).isoformat()}"
         except (ValueError, AttributeError):
             own_id = f"{uid}/{recurrence}"
-    participants: list[Participant] = []
-    seen: set[tuple[str, Role]] = set()
-    organizer = event.get("organizer")
-    attendees = event.get("attendee") or []
-    if not isinstance(attendees, list):
-        attendees = [attendees]
-    entries = ([(organizer, Role.ORGANIZER)] if organizer is not None else []) + [
-        (a, Role.ATTENDEE) for a in attendees
-    ]
-    for value, role in entries:
-        address, name = _address(value)
-        if "@" not in address or (address.lower(), role) in seen:
-            continue
-        seen.add((address.lower(), role))
-        participants.append(Participant(address=address, role=role, name=name))
     try:
         return Communication(
             id=own_id,
             occurred_at=occurred_at,
-            participants=participants,
+            participants=_event_participants(event),
             thread_id=uid,
             subject=str(event.get("summary") or "").strip(),
             kind=CommKind.MEETING,
@@ -97,31 +114,130 @@ def _event(event: Any) -> Communication | str:
         return getattr(exc, "reason", None) or str(exc)
 
 
-def communications_from_ical(
-    text: str, *, where: str = "<ics>"
-) -> Iterator[tuple[str, Communication | Rejection]]:
-    """(where, item) for every VEVENT of iCalendar text; `where` gains the line of each
-    ``BEGIN:VEVENT``. Raises `InputFileError` when the text is not iCalendar."""
+def _parse_events(text: str, where: str) -> list[Any]:
     icalendar = require_icalendar()
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise InputFileError(where, f"not iCalendar: {exc}") from exc
-    starts = [text.count("\n", 0, m.start()) + 1 for m in _BEGIN_EVENT.finditer(text)]
-    events = [event for calendar in calendars for event in calendar.walk("VEVENT")]
-    for index, event in enumerate(events):
-        at = f"{where}:{starts[index]}" if len(starts) == len(events) else f"{where}:#{index}"
+    return [event for calendar in calendars for event in calendar.walk("VEVENT")]
+
+
+def _item(event: Any, at: str) -> Communication | Rejection:
+    try:
+        result = _event(event)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        result = f"unusable VEVENT: {type(exc).__name__}: {exc}"
+    if isinstance(result, str):
+        summary = str(event.get("summary") or event.get("uid") or "")
+        return Rejection.of(at, result, summary, str(event.get("uid") or "") or None)
+    return result
+
+
+def event_in_text(text: str, *, where: str = "<ics>") -> Communication | None:
+    """The first readable VEVENT of iCalendar text as a meeting, or `None` (no event,
+    or text that is not iCalendar). Raises `MissingDependency` without the extra."""
+    try:
+        events = _parse_events(text, where)
+    except InputFileError:
+        return None
+    for event in events:
+        found = _item(event, where)
+        if isinstance(found, Communication):
+            return found
+    return None
+
+
+def communications_from_ical(
+    text: str, *, where: str = "<ics>"
+) -> Iterator[tuple[str, Communication | Rejection]]:
+    """(where, item) for every VEVENT of iCalendar text held in memory; `where` gains
+    the line of each ``BEGIN:VEVENT``. Raises `InputFileError` when the text is not
+    iCalendar. (Files are read with `calendar_items`, one event at a time.)"""
+    lines = iter(text.splitlines(keepends=True))
+    for at, item in _events(lines, where, ReadLimits()):
+        if not isinstance(item, CalendarNote):
+            yield at, item
+
+
+def calendar_items(
+    p: Path, limits: ReadLimits | None = None
+) -> Iterator[tuple[str, Communication | Rejection | CalendarNote]]:
+    """The meetings of one .ics file (plain or compressed), one event at a time."""
+    require_icalendar()
+    limits = limits or ReadLimits()
+
+    def lines() -> Iterator[str]:
         try:
-            result = _event(event)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            result = f"unusable VEVENT: {type(exc).__name__}: {exc}"
-        if isinstance(result, str):
-            summary = str(event.get("summary") or event.get("uid") or "")
-            yield at, Rejection.of(at, result, summary, str(event.get("uid") or "") or None)
+            with open_binary(p) as stream:
+                for line in read_lines(stream.readline, limits.max_record_bytes):
+                    yield line.decode("utf-8", "replace")
+        except CORRUPT as exc:
+            raise read_error(p, exc) from exc
+
+    yield from _events(lines(), str(p), limits)
+
+
+def _events(
+    lines: Iterator[str], where: str, limits: ReadLimits
+) -> Iterator[tuple[str, Communication | Rejection | CalendarNote]]:
+    """Collect each VEVENT (with the VTIMEZONEs before it) and parse it on its own."""
+    timezones: list[str] = []
+    block: list[str] | None = None  # lines of the open VEVENT or VTIMEZONE
+    kind = ""
+    start = size = 0
+    began = ended = False
+    for number, line in enumerate(lines, start=1):
+        name = line.strip().upper()
+        if not began:
+            if not name:
+                continue
+            if name != "BEGIN:VCALENDAR":
+                raise InputFileError(where, "not iCalendar: it does not start with BEGIN:VCALENDAR")
+            began = True
+            continue
+        if block is None:
+            if name in ("BEGIN:VEVENT", "BEGIN:VTIMEZONE"):
+                block, kind, start, size = [line], name[6:], number, len(line)
+            elif name == "END:VCALENDAR":
+                ended = True
+            elif name == "BEGIN:VCALENDAR":
+                ended = False
+            continue
+        size += len(line)
+        if size <= limits.max_record_bytes:
+            block.append(line)
+        if name != f"END:{kind}":
+            continue
+        at = f"{where}:{start}"
+        if kind == "VTIMEZONE":
+            timezones.append("".join(block))
+        elif size > limits.max_record_bytes:
+            reason = f"VEVENT over max_record_bytes ({limits.max_record_bytes:,}): not read"
+            yield at, Rejection.of(at, reason, "".join(block[:5]))
         else:
-            yield at, result
+            yield from _one_event(timezones, block, at)
+        block = None
+    if block is not None and kind == "VEVENT":
+        at = f"{where}:{start}"
+        reason = "cut off: the file ends inside this VEVENT (no END:VEVENT)"
+        yield at, Rejection.of(at, reason, "".join(block[:5]))
+    if not began:
+        return
+    if not ended:
+        yield where, CalendarNote("truncated: the file has no END:VCALENDAR")
 
 
-def calendar_items(p: Path, gzipped: bool) -> Iterator[tuple[str, Communication | Rejection]]:
-    """The meetings of one .ics file."""
-    yield from communications_from_ical(read_text_file(p, gzipped), where=str(p))
+def _one_event(
+    timezones: list[str], block: list[str], at: str
+) -> Iterator[tuple[str, Communication | Rejection]]:
+    text = "BEGIN:VCALENDAR\r\n" + "".join(timezones) + "".join(block) + "END:VCALENDAR\r\n"
+    try:
+        events = _parse_events(text, at)
+    except InputFileError as exc:
+        yield at, Rejection.of(at, exc.reason, "".join(block[:5]))
+        return
+    if not events:
+        yield at, Rejection.of(at, "unreadable VEVENT", "".join(block[:5]))
+        return
+    yield at, _item(events[0], at)

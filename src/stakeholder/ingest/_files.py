@@ -3,12 +3,15 @@ record streams (CSV rows, JSONL lines, JSON arrays) the readers share."""
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
 import gzip
 import io
 import json
+import lzma
 import os
+import stat
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,35 +22,120 @@ import attrs
 from stakeholder._errors import InputFileError
 from stakeholder._model import Rejection
 
-__all__ = ["ReadResult", "RecordFormat", "open_binary", "record_format", "records"]
+__all__ = [
+    "DEFAULT_MAX_FIELD_BYTES",
+    "DEFAULT_MAX_RECORD_BYTES",
+    "DUPLICATE",
+    "Duplicate",
+    "FileCount",
+    "ReadLimits",
+    "ReadResult",
+    "RecordFormat",
+    "open_binary",
+    "record_format",
+    "records",
+]
 
 T = TypeVar("T")
 
-_GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_MAX_RECORD_BYTES = 16 << 20
+"""A record (a CSV or JSON Lines line, a JSON array item, a message header block, an
+iCalendar event) longer than this many bytes is rejected: 16 MiB."""
+DEFAULT_MAX_FIELD_BYTES = 1 << 20
+"""A field (a CSV cell, a JSON string, a mail header field) longer than this is
+rejected: 1 MiB."""
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{attribute.name} must be a positive integer, got {value!r}")
 
 
 @attrs.frozen
+class ReadLimits:
+    """How big one input record and one field may be (bytes; see
+    `DEFAULT_MAX_RECORD_BYTES` and `DEFAULT_MAX_FIELD_BYTES`). Readers never hold more
+    than about one record in memory, so these also bound a reader's memory."""
+
+    max_record_bytes: int = attrs.field(default=DEFAULT_MAX_RECORD_BYTES, validator=_at_least_one)
+    max_field_bytes: int = attrs.field(default=DEFAULT_MAX_FIELD_BYTES, validator=_at_least_one)
+
+
+@attrs.frozen
+class FileCount:
+    """What one input file held: items `read`, `duplicates` (a repeated id; the first is
+    kept) and `rejected`, in its `format`; `present` is their sum. `note` says what is
+    wrong with the file as a whole when something is (a missing ``END:VCALENDAR``)."""
+
+    path: str
+    format: str
+    read: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    note: str | None = None
+
+    @property
+    def present(self) -> int:
+        """Items found in the file: read + duplicates + rejected."""
+        return self.read + self.duplicates + self.rejected
+
+
+DUPLICATE = "duplicate of an earlier message"
+
+
+@attrs.frozen
+class Duplicate(Rejection):
+    """An item set aside because an earlier item had the same id (the first is kept):
+    a `Rejection` whose reason is ``"duplicate of an earlier message"`` and whose
+    `record_id` is the repeated id. Counted apart from rejections."""
+
+
+@attrs.frozen(repr=False)
 class ReadResult(Generic[T]):
-    """What a reader returns: the `items` it could build, in file order, and one
-    `Rejection` (where = ``"file:line"``, reason, raw text, record id) per item it set
-    aside. `len(items) + len(rejections)` is the number of records in the file."""
+    """What a reader returns: the `items` it could build, in file order, one `Rejection`
+    (where = ``"file:line"``, reason, raw text, record id) per item it set aside, the
+    `duplicates` (rejections of items repeating an earlier id; the first is kept), and
+    per input file a `FileCount` (mail readers). `len(items) + len(duplicates) +
+    len(rejections)` is the number of records (messages) present."""
 
     items: tuple[T, ...]
     rejections: tuple[Rejection, ...]
+    duplicates: tuple[Rejection, ...] = ()
+    files: tuple[FileCount, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"ReadResult(items={len(self.items)}, duplicates={len(self.duplicates)}, "
+            f"rejections={len(self.rejections)}, files={len(self.files)})"
+        )
+
+    @property
+    def present(self) -> int:
+        """Items found: read + duplicates + rejected."""
+        return len(self.items) + len(self.duplicates) + len(self.rejections)
 
     def explain(self) -> str:
         """One line per rejection after a count, for a person reading a log."""
-        lines = [f"{len(self.items)} read, {len(self.rejections)} rejected"]
-        lines.extend(f"  {r.where}: {r.reason}" for r in self.rejections)
+        head = f"{len(self.items)} read, {len(self.rejections)} rejected"
+        if self.duplicates:
+            head += f", {len(self.duplicates)} duplicates"
+        lines = [head]
+        lines.extend(f"  {r.where}: {r.reason}" for r in (*self.rejections, *self.duplicates))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Counts and rejections as plain data (items are left to their own encoders)."""
-        return {
+        out: dict[str, Any] = {
             "read": len(self.items),
             "rejected": len(self.rejections),
             "rejections": [r.to_dict() for r in self.rejections],
         }
+        if self.duplicates:
+            out["duplicates"] = len(self.duplicates)
+            out["duplicate_items"] = [r.to_dict() for r in self.duplicates]
+        if self.files:
+            out["files"] = [attrs.asdict(f) for f in self.files]
+        return out
 
 
 RecordFormat = str  # "csv" | "jsonl" | "json"
@@ -55,10 +143,14 @@ RecordFormat = str  # "csv" | "jsonl" | "json"
 _RECORD_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
 
+_COMPRESSED = (".gz", ".gzip", ".bz2", ".xz")
+
+
 def split_suffix(path: Path) -> tuple[str, bool]:
-    """The format suffix of `path` (lower-case) and whether it is gzipped."""
+    """The format suffix of `path` (lower-case) and whether it is compressed (``.gz``,
+    ``.bz2``, ``.xz``)."""
     suffixes = [s.lower() for s in path.suffixes]
-    gzipped = bool(suffixes) and suffixes[-1] in (".gz", ".gzip")
+    gzipped = bool(suffixes) and suffixes[-1] in _COMPRESSED
     if gzipped:
         suffixes = suffixes[:-1]
     return (suffixes[-1] if suffixes else ""), gzipped
@@ -93,19 +185,40 @@ def as_path(path: object) -> Path:
 
 
 def check_readable(p: Path) -> None:
-    """Raise `InputFileError` unless `p` is an existing, readable regular file."""
-    if not p.exists():
-        raise InputFileError(p, "no such file")
-    if p.is_dir():
+    """Raise `InputFileError` unless `p` is an existing, readable regular file (a device
+    such as ``/dev/zero``, a FIFO or a socket never ends or cannot be read again: it is
+    refused)."""
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputFileError(p, "no such file") from None
+    except OSError as exc:
+        raise InputFileError(p, exc.strerror or str(exc)) from exc
+    if stat.S_ISDIR(mode):
         raise InputFileError(p, "is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise InputFileError(p, f"not a regular file ({file_kind(mode)}): refused")
     if not os.access(p, os.R_OK):
         raise InputFileError(p, "permission denied")
+
+
+def file_kind(mode: int) -> str:
+    """Words for what a non-regular file is."""
+    for test, words in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
 
 
 class _ClosingGzip(gzip.GzipFile):
     """A gzip reader that also closes the file under it."""
 
-    def __init__(self, raw: io.BufferedIOBase) -> None:
+    def __init__(self, raw: io.BufferedReader) -> None:
         super().__init__(fileobj=raw, mode="rb")
         self._raw = raw
 
@@ -116,44 +229,102 @@ class _ClosingGzip(gzip.GzipFile):
             self._raw.close()
 
 
-def open_binary(p: Path, gzipped: bool) -> io.BufferedIOBase:
-    """Open `p` for reading bytes, gunzipping when asked (or when it starts like gzip)."""
+class _ClosingBz2(bz2.BZ2File):
+    """A bzip2 reader that also closes the file under it."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__(raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+class _ClosingXz(lzma.LZMAFile):
+    """An xz reader that also closes the file under it."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__(raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+CORRUPT = (EOFError, OSError, zlib.error, lzma.LZMAError)
+"""What reading a damaged compressed stream raises."""
+
+
+def compression(head: bytes) -> str | None:
+    """``gzip``, ``bzip2`` or ``xz`` when `head` (a file's first bytes) starts like one."""
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
+
+
+def open_binary(p: Path, gzipped: bool = False) -> io.BufferedIOBase:
+    """Open `p` for reading bytes, decompressing gzip, bzip2 and xz (found by their
+    first bytes, whatever the name; `gzipped` is kept for callers that know)."""
+    del gzipped  # the bytes decide
     try:
         raw = p.open("rb")
+        head = raw.read(10)
+        raw.seek(0)
     except OSError as exc:
         raise InputFileError(p, exc.strerror or str(exc)) from exc
-    if not gzipped:
-        head = raw.read(2)
-        raw.seek(0)
-        gzipped = head == _GZIP_MAGIC
-    if gzipped:
+    kind = compression(head)
+    if kind == "gzip":
         return _ClosingGzip(raw)
+    if kind == "bzip2":
+        return _ClosingBz2(raw)
+    if kind == "xz":
+        return _ClosingXz(raw)
     return raw
 
 
-def text_lines(p: Path, gzipped: bool) -> Iterator[tuple[int, str]]:
-    """(line number, line) pairs of a UTF-8 text file; BOM dropped, newlines kept.
+def text_lines(
+    p: Path, gzipped: bool, limit: int = DEFAULT_MAX_RECORD_BYTES
+) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) pairs of a UTF-8 text file; BOM dropped, newlines kept. A
+    line longer than `limit` bytes comes as `None` (it is skipped, never held whole).
 
-    Raises `InputFileError` for bytes that are not UTF-8 or a corrupt gzip stream.
+    Raises `InputFileError` for bytes that are not UTF-8 or a corrupt compressed stream.
     """
+    from stakeholder.ingest._mbox import read_lines  # noqa: PLC0415 - one line reader
+
     binary = open_binary(p, gzipped)
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     try:
         with binary:
-            for number, chunk in enumerate(binary, start=1):
+            for number, chunk in enumerate(read_lines(binary.readline, limit), start=1):
+                if len(chunk) >= limit and not chunk.endswith(b"\n"):
+                    yield number, None
+                    continue
                 try:
-                    yield number, decoder.decode(chunk)
+                    text = chunk.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise InputFileError(p, f"not UTF-8 (line {number}: {exc.reason})") from exc
-            decoder.decode(b"", final=True)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputFileError(p, f"corrupt gzip data: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputFileError(p, f"not UTF-8 at the end of the file: {exc.reason}") from exc
-    except OSError as exc:
-        if isinstance(exc, InputFileError):
-            raise
-        raise InputFileError(p, exc.strerror or str(exc)) from exc
+                yield number, (text.removeprefix("\ufeff") if number == 1 else text)
+    except CORRUPT as exc:
+        raise read_error(p, exc) from exc
+
+
+def read_error(p: Path, exc: BaseException) -> InputFileError:
+    """The `InputFileError` for an exception raised while reading `p`."""
+    if isinstance(exc, InputFileError):
+        return exc
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, gzip.BadGzipFile):
+        return InputFileError(p, exc.strerror)
+    return InputFileError(p, f"corrupt gzip, bzip2 or xz data: {exc}")
 
 
 @attrs.frozen
@@ -174,26 +345,43 @@ def _norm_header(name: str) -> str:
     return name.strip().lower()
 
 
-def csv_records(p: Path, gzipped: bool, required: tuple[str, ...]) -> Iterator[RawRecord]:
+def csv_records(
+    p: Path, gzipped: bool, required: tuple[str, ...], limits: ReadLimits | None = None
+) -> Iterator[RawRecord]:
     """Rows of a CSV file with a header row, keyed by lower-cased header names.
 
-    Empty cells become `None`. Raises `InputFileError` when a required column is
-    missing from the header."""
-    binary: Any = open_binary(p, gzipped)  # typeshed wants a narrower buffer protocol
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
-    reader = csv.reader(text, strict=True)
+    Empty cells become `None`. A line over ``limits.max_record_bytes`` or a cell over
+    ``limits.max_field_bytes`` makes a rejected row. Raises `InputFileError` when a
+    required column is missing from the header."""
+    limits = limits or ReadLimits()
+    _check_utf8_head(p, gzipped)
+    overlong: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for number, line in text_lines(p, gzipped, limits.max_record_bytes):
+            if line is None:
+                overlong.append(number)
+                yield "\n"  # a blank line in its place; reported as a rejection
+            else:
+                yield line
+
+    reader = csv.reader(lines(), strict=True)
+    yield from _csv_rows(p, reader, required, overlong, limits)
+
+
+def _check_utf8_head(p: Path, gzipped: bool) -> None:
+    """`InputFileError` before any row when the file's first 64 KiB are not UTF-8."""
     try:
-        with text:
-            yield from _csv_rows(p, reader, required)
+        with open_binary(p, gzipped) as binary:
+            head = binary.read(_CHUNK)
+    except CORRUPT as exc:
+        raise read_error(p, exc) from exc
+    try:
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        near = reader.line_num + 1
-        raise InputFileError(p, f"not UTF-8 (near line {near}: {exc.reason})") from exc
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputFileError(p, f"corrupt gzip data: {exc}") from exc
-    except OSError as exc:
-        if isinstance(exc, InputFileError):
-            raise
-        raise InputFileError(p, exc.strerror or str(exc)) from exc
+        if exc.start < len(head) - 3:  # not just a character cut by the 64 KiB
+            line = head.count(b"\n", 0, exc.start) + 1
+            raise InputFileError(p, f"not UTF-8 (line {line}: {exc.reason})") from exc
 
 
 def csv_header(p: Path, reader: Any) -> list[str]:
@@ -229,7 +417,9 @@ def csv_data_rows(p: Path, reader: Any) -> Iterator[tuple[str, list[str] | str]]
         yield where, row
 
 
-def _csv_rows(p: Path, reader: Any, required: tuple[str, ...]) -> Iterator[RawRecord]:
+def _csv_rows(
+    p: Path, reader: Any, required: tuple[str, ...], overlong: list[int], limits: ReadLimits
+) -> Iterator[RawRecord]:
     header = csv_header(p, reader)
     names = [_norm_header(h) for h in header]
     missing = [c for c in required if c not in names]
@@ -240,6 +430,7 @@ def _csv_rows(p: Path, reader: Any, required: tuple[str, ...]) -> Iterator[RawRe
             f"it has {_shorten(repr(header))}",
         )
     for where, row in csv_data_rows(p, reader):
+        yield from _overlong_rows(p, overlong)
         if isinstance(row, str):
             yield RawRecord(where, None, "", row)
             continue
@@ -254,7 +445,29 @@ def _csv_rows(p: Path, reader: Any, required: tuple[str, ...]) -> Iterator[RawRe
             value = cell.strip()
             if name and name not in fields:
                 fields[name] = value or None
-        yield RawRecord(where, fields, raw)
+        too_big = oversized_field(fields, limits.max_field_bytes)
+        yield RawRecord(where, None if too_big else fields, _shorten(raw), too_big)
+    yield from _overlong_rows(p, overlong)
+
+
+def _overlong_rows(p: Path, overlong: list[int]) -> Iterator[RawRecord]:
+    while overlong:
+        number = overlong.pop(0)
+        yield RawRecord(f"{p}:{number}", None, "", OVERLONG_LINE)
+
+
+OVERLONG_LINE = "line longer than max_record_bytes: not read (raise ReadLimits.max_record_bytes)"
+
+
+def oversized_field(fields: dict[str, Any], limit: int) -> str | None:
+    """The reason a record is refused when one of its text fields is over `limit` bytes."""
+    for name, value in fields.items():
+        if isinstance(value, str) and len(value) > limit // 4 and len(value.encode()) > limit:
+            return (
+                f"field {name!r} is {len(value.encode()):,} bytes, over max_field_bytes "
+                f"({limit:,})"
+            )
+    return None
 
 
 def _json_fields(value: object) -> dict[str, Any] | str:
@@ -269,57 +482,154 @@ def _json_empty(value: object) -> object:
     return value
 
 
-def jsonl_records(p: Path, gzipped: bool) -> Iterator[RawRecord]:
-    """Objects of a JSON Lines file, one per non-blank line; keys lower-cased."""
-    for number, line in text_lines(p, gzipped):
-        text = line.strip()
-        if not text:
-            continue
+def jsonl_records(
+    p: Path, gzipped: bool, limits: ReadLimits | None = None
+) -> Iterator[RawRecord]:
+    """Objects of a JSON Lines file, one per non-blank line; keys lower-cased. A line
+    over ``limits.max_record_bytes`` or a string over ``limits.max_field_bytes`` is a
+    rejected record."""
+    limits = limits or ReadLimits()
+    for number, line in text_lines(p, gzipped, limits.max_record_bytes):
         where = f"{p}:{number}"
+        if line is None:
+            yield RawRecord(where, None, "", OVERLONG_LINE)
+            continue
+        text = line.strip()
+        if text:
+            yield _json_record(where, text, None, limits)
+
+
+def _json_record(where: str, text: str, value: object, limits: ReadLimits) -> RawRecord:
+    if value is None:
         try:
             value = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            yield RawRecord(where, None, text, f"invalid JSON: {exc}")
-            continue
-        fields = _json_fields(value)
-        if isinstance(fields, str):
-            yield RawRecord(where, None, text, fields)
-        else:
-            yield RawRecord(where, fields, text)
+            return RawRecord(where, None, text, f"invalid JSON: {exc}")
+    fields = _json_fields(value)
+    if isinstance(fields, str):
+        return RawRecord(where, None, text, fields)
+    too_big = oversized_field(fields, limits.max_field_bytes)
+    return RawRecord(where, None if too_big else fields, text, too_big)
 
 
-def json_array_records(p: Path, gzipped: bool) -> Iterator[RawRecord]:
-    """Objects of a JSON file holding one array of objects; `where` is ``file:[index]``."""
-    text = "".join(line for _, line in text_lines(p, gzipped))
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputFileError(p, f"invalid JSON: {exc}") from exc
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        raise InputFileError(p, f"expected a JSON array of objects, got {type(value).__name__}")
-    for index, item in enumerate(value):
+_CHUNK = 1 << 16
+_JSON = json.JSONDecoder()
+
+
+def json_array_records(
+    p: Path, gzipped: bool, limits: ReadLimits | None = None
+) -> Iterator[RawRecord]:
+    """Objects of a JSON file holding one array of objects (or one object), read one
+    item at a time; `where` is ``file:[index]``. An item that is cut off (a truncated
+    file) or over ``limits.max_record_bytes`` is a rejection, and reading stops there
+    (a JSON array cannot be resumed after a bad item)."""
+    limits = limits or ReadLimits()
+    chars = _json_chars(p, gzipped)
+    buffer, position = _json_fill("", 0, chars)
+    if position >= len(buffer):
+        raise InputFileError(p, "invalid JSON: the file is empty")
+    single = buffer[position] == "{"
+    if not single:
+        if buffer[position] != "[":
+            raise InputFileError(p, "expected a JSON array of objects")
+        position += 1
+    index = 0
+    while True:
+        buffer, position = _json_fill(buffer, position, chars)
+        if position < len(buffer) and buffer[position] == "]" and not single:
+            return
         where = f"{p}:[{index}]"
-        fields = _json_fields(item)
-        raw = json.dumps(item, ensure_ascii=False, default=str)
-        if isinstance(fields, str):
-            yield RawRecord(where, None, raw, fields)
-        else:
-            yield RawRecord(where, fields, raw)
+        found = _json_item(buffer, position, chars, limits.max_record_bytes)
+        if isinstance(found, str):
+            if index == 0 and found.startswith("invalid JSON"):
+                raise InputFileError(p, found)  # not JSON at all
+            yield RawRecord(where, None, buffer[position : position + 200], found)
+            return
+        value, buffer, position = found
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        yield _json_record(where, text, value if value is not None else {}, limits)
+        index += 1
+        if single:
+            return
+        buffer, position = _json_fill(buffer, position, chars)
+        if position < len(buffer) and buffer[position] == ",":
+            position += 1
+        elif position < len(buffer) and buffer[position] != "]":
+            bad = buffer[position : position + 40]
+            reason = f"invalid JSON: expected ',' or ']' at {bad!r}"
+            yield RawRecord(f"{p}:[{index}]", None, bad, reason)
+            return
+
+
+def _json_chars(p: Path, gzipped: bool) -> Iterator[str]:
+    """The text of a UTF-8 file in pieces of about `_CHUNK` characters."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    try:
+        with open_binary(p, gzipped) as binary:
+            while block := binary.read(_CHUNK):
+                yield decoder.decode(block)
+            yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(p, f"not UTF-8: {exc.reason}") from exc
+    except CORRUPT as exc:
+        raise read_error(p, exc) from exc
+
+
+def _json_fill(buffer: str, position: int, chars: Iterator[str]) -> tuple[str, int]:
+    """Drop what was read, skip white space, read on until a character is in sight."""
+    buffer = buffer[position:].lstrip()
+    while not buffer:
+        more = next(chars, None)
+        if more is None:
+            return "", 0
+        buffer = more.lstrip()
+    return buffer, 0
+
+
+def _json_item(
+    buffer: str, position: int, chars: Iterator[str], limit: int
+) -> tuple[Any, str, int] | str:
+    """The JSON value at `position`, reading more text as needed; a reason when it is
+    cut off, invalid or over `limit` characters."""
+    while True:
+        try:
+            value, end = _JSON.raw_decode(buffer, position)
+        except (ValueError, RecursionError) as exc:
+            if len(buffer) - position > limit:
+                return f"item over max_record_bytes ({limit:,}): not read, nor anything after it"
+            more = _more(chars, max(_CHUNK, len(buffer) - position))
+            if not more:
+                at_end = getattr(exc, "pos", 0) >= len(buffer.rstrip())
+                if at_end or str(exc).startswith("Unterminated string"):
+                    return "cut off: the file ends inside this item"
+                return f"invalid JSON: {exc}"
+            buffer = buffer[position:] + more
+            position = 0
+            continue
+        return value, buffer, end
+
+
+def _more(chars: Iterator[str], wanted: int) -> str:
+    """About `wanted` more characters (fewer at the end of the file)."""
+    pieces: list[str] = []
+    got = 0
+    while got < wanted and (piece := next(chars, None)) is not None:
+        pieces.append(piece)
+        got += len(piece)
+    return "".join(pieces)
 
 
 def records(
-    path: str | os.PathLike[str], required: tuple[str, ...]
+    path: str | os.PathLike[str], required: tuple[str, ...], limits: ReadLimits | None = None
 ) -> Iterator[RawRecord]:
     """Records of a CSV / JSONL / JSON file (format by extension). The file is checked
     before the first record is produced, so `InputFileError` comes on the first `next`."""
     p, fmt, gzipped = record_format(path)
     if fmt == "csv":
-        return csv_records(p, gzipped, required)
+        return csv_records(p, gzipped, required, limits)
     if fmt == "jsonl":
-        return jsonl_records(p, gzipped)
-    return json_array_records(p, gzipped)
+        return jsonl_records(p, gzipped, limits)
+    return json_array_records(p, gzipped, limits)
 
 
 def drain(
@@ -338,11 +648,3 @@ def drain(
         else:
             items.append(result)
     return ReadResult(tuple(items), tuple(rejections))
-
-
-def read_text_file(p: Path, gzipped: bool) -> str:
-    """The whole file as text (UTF-8, BOM dropped)."""
-    buffer = io.StringIO()
-    for _, line in text_lines(p, gzipped):
-        buffer.write(line)
-    return buffer.getvalue()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from stakeholder._errors import StakeholderError
 from stakeholder._model import Account, Contact, Rejection
-from stakeholder.ingest._files import RawRecord, ReadResult, drain, records
+from stakeholder.ingest._files import RawRecord, ReadLimits, ReadResult, drain, records
 
 if TYPE_CHECKING:  # routing sits above ingest in the layers: import it only when used
     from stakeholder._routing import Override
@@ -232,7 +232,9 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def read_accounts(path: str | os.PathLike[str]) -> ReadResult[Account]:
+def read_accounts(
+    path: str | os.PathLike[str], *, limits: ReadLimits | None = None
+) -> ReadResult[Account]:
     """Read accounts from a CSV (header row), JSONL or JSON file (format by extension;
     ``.gz`` accepted).
 
@@ -242,11 +244,13 @@ def read_accounts(path: str | os.PathLike[str]) -> ReadResult[Account]:
     ``;``-separated; JSON: a list). Empty cells are missing values.
 
     Bad rows become `Rejection`s (missing id or name, bad kind or status, a domain that
-    does not parse, a duplicate id: the first is kept). Raises `InputFileError` for an
-    unusable file.
+    does not parse, a duplicate id: the first is kept; a line or field over `limits`).
+    Raises `InputFileError` for an unusable file (missing, not a regular file, ...).
     """
     seen = _Deduplicate()
-    return drain(records(path, ("id", "name")), lambda r: _identified(r, seen, _account))
+    return drain(
+        records(path, ("id", "name"), limits), lambda r: _identified(r, seen, _account)
+    )
 
 
 def _contact(fields: dict[str, Any], record_id: str, known: Collection[str] | None) -> Contact:
@@ -272,7 +276,10 @@ def _contact(fields: dict[str, Any], record_id: str, known: Collection[str] | No
 
 
 def read_contacts(
-    path: str | os.PathLike[str], *, known_account_ids: Collection[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    known_account_ids: Collection[str] | None = None,
+    limits: ReadLimits | None = None,
 ) -> ReadResult[Contact]:
     """Read contacts from a CSV (header row), JSONL or JSON file (format by extension;
     ``.gz`` accepted).
@@ -299,7 +306,7 @@ def read_contacts(
         )
     )
     return drain(
-        records(path, ("id", "account_id")),
+        records(path, ("id", "account_id"), limits),
         lambda r: _identified(r, seen, lambda fields, rid: _contact(fields, rid, known)),
     )
 
@@ -333,7 +340,9 @@ def _override(fields: dict[str, Any]) -> Override:
     )
 
 
-def read_overrides(path: str | os.PathLike[str]) -> ReadResult[Override]:
+def read_overrides(
+    path: str | os.PathLike[str], *, limits: ReadLimits | None = None
+) -> ReadResult[Override]:
     """Read overrides from a CSV (header row), JSONL or JSON file.
 
     Columns: ``account_ids`` (CSV: separated by ``;``, ``,`` or spaces; JSON: a list),
@@ -343,6 +352,6 @@ def read_overrides(path: str | os.PathLike[str]) -> ReadResult[Override]:
     wins).
     """
     return drain(
-        records(path, ("account_ids", "author", "reason", "at")),
+        records(path, ("account_ids", "author", "reason", "at"), limits),
         lambda r: _built(r, lambda: _override(r.fields or {})),
     )
