@@ -16,7 +16,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[testing,postgres,calendar]' --group dev
+	$(BIN)/python -m pip install --quiet -e '.[testing,postgres,calendar,dataframe,report]' --group dev
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
