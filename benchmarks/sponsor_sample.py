@@ -83,7 +83,7 @@ def generate(out: Path, seed: int = 13) -> dict[str, int]:
     for i in range(240):
         acct = accounts[i % 36]  # the last four accounts have no sponsor: coverage gaps
         name = f"{_FIRST[i % len(_FIRST)]} {_LAST[(i * 7) % len(_LAST)]}"
-        first = name.split()[0].lower()
+        first = name.split(maxsplit=1)[0].lower()
         people.append({"id": f"p-{i:03d}", "account_id": acct["id"], "name": name,
                        "email": f"{first}.{i:03d}@{acct['domains']}",
                        "title": rnd.choice(_TITLES)})

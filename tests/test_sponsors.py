@@ -74,7 +74,8 @@ def tracked(base: Profile | None = None, person: str = "c1",
 
 def test_normalise_ignores_case_and_spacing() -> None:
     assert normalise("  VP   of  Sales ") == normalise("vp of sales") == "vp of sales"
-    assert normalise("STRASSE") == normalise("straße") and normalise(None) == ""
+    assert normalise("STRASSE") == normalise("straße")
+    assert normalise(None) == ""
 
 
 def test_snapshot_source_reads_a_folder(tmp_path: Path) -> None:
@@ -87,10 +88,12 @@ def test_snapshot_source_reads_a_folder(tmp_path: Path) -> None:
     source = SnapshotSource.from_folder(tmp_path)
     assert isinstance(source, ProfileSource)
     assert source.dates == (dt.date(2026, 11, 1), dt.date(2026, 11, 8))
-    assert len(source.rejections) == 2 and source.rejections[0].where == "2026-11-01.jsonl:3"
+    assert len(source.rejections) == 2
+    assert source.rejections[0].where == "2026-11-01.jsonl:3"
     first = source.at(dt.date(2026, 11, 1))
     query = PersonQuery.of(JANE, ACME)
-    assert query.company == "Acme Corporation" and query.email == "jane.doe@acme.com"
+    assert query.company == "Acme Corporation"
+    assert query.email == "jane.doe@acme.com"
     assert [p.url for p in first.search(query)] == ["https://p/jane"]
     assert source.fetch("https://p/jane") == Profile.from_dict(later)
     assert isinstance(source.fetch("https://p/john"), ProfileGone)
@@ -126,10 +129,12 @@ def test_matching_explains_and_ranks_candidates() -> None:
 
 def test_no_match_found_says_why() -> None:
     nobody = match_person(JANE, ACME, [])
-    assert nobody.status is S.NO_MATCH_FOUND and nobody.reason == "the source found no candidate"
+    assert nobody.status is S.NO_MATCH_FOUND
+    assert nobody.reason == "the source found no candidate"
     weak = match_person(JANE, ACME, [profile(company="Other", company_domain="o.com",
                                              title="Chef", location="Rome")])
-    assert weak.status is S.NO_MATCH_FOUND and "< 0.6" in weak.reason
+    assert weak.status is S.NO_MATCH_FOUND
+    assert "< 0.6" in weak.reason
     strict = match_person(JANE, ACME, [profile()], policy=MatchPolicy(threshold=1.01 - 0.01))
     assert strict.status is S.MATCH_FOUND
 
@@ -174,7 +179,8 @@ def test_departure_and_opportunity() -> None:
         (Signal.OPPORTUNITY, "globex")]
     by_name = detect_changes(tracked(), profile(company="Initech, Inc.", company_domain=None),
                              directory=DIRECTORY, at=T0)
-    assert by_name[0].signal is Signal.OPPORTUNITY and by_name[0].opportunity_account_id == "initech"
+    assert by_name[0].signal is Signal.OPPORTUNITY
+    assert by_name[0].opportunity_account_id == "initech"
     renamed = detect_changes(tracked(), profile(company="ACME", company_domain="acme.com"),
                              directory=DIRECTORY, at=T0)
     assert [u.signal for u in renamed] == [Signal.NONE]  # an alias of the account itself
@@ -196,8 +202,10 @@ def test_accept_one_then_all_moves_the_baseline() -> None:
     ups = list(detect_changes(records["c1"], seen, directory=DIRECTORY, at=T0 + DAY))
     ups += detect_changes(records["c2"], seen, directory=DIRECTORY, at=T0 + DAY)
     one = accept_updates(records, [ups[0]], at=T0 + 2 * DAY, by="csm")
-    assert one.updates[0].state is UpdateState.ACCEPTED and one.updates[0].resolved_by == "csm"
-    assert one.records[0].baseline is not None and one.records[0].baseline.title == "CRO"
+    assert one.updates[0].state is UpdateState.ACCEPTED
+    assert one.updates[0].resolved_by == "csm"
+    assert one.records[0].baseline is not None
+    assert one.records[0].baseline.title == "CRO"
     records["c1"] = one.records[0]
     assert [u.field for u in detect_changes(records["c1"], seen, directory=DIRECTORY,
                                             at=T0)] == [ChangeField.LOCATION]
@@ -205,7 +213,8 @@ def test_accept_one_then_all_moves_the_baseline() -> None:
                                  at=T0 + 2 * DAY, by="csm")
     assert len(per_account.updates) == 1
     everything = accept_updates(records, [*one.updates, *ups[2:]], at=T0 + 3 * DAY, by="csm")
-    assert len(everything.updates) == 2 and everything.refused == ((ups[0].id, "already accepted"),)
+    assert len(everything.updates) == 2
+    assert everything.refused == ((ups[0].id, "already accepted"),)
     for record in everything.records:
         assert record.baseline is not None
         assert detect_changes(record, seen, directory=DIRECTORY, at=T0) == ()
@@ -220,7 +229,8 @@ def test_history_per_person_and_timeline_per_account() -> None:
     fetched: dict[str, Profile | ProfileGone] = {"https://p/jane": seen}
     result = observe_round(records, fetched, directory=DIRECTORY, at=T0 + DAY)
     assert {u.field for u in result.updates} == {ChangeField.TITLE, ChangeField.COMPANY}
-    assert result.records[0].status is S.TRACKED and result.records[0].baseline == seen
+    assert result.records[0].status is S.TRACKED
+    assert result.records[0].baseline == seen
     accepted = accept_updates({"c1": records[0]}, result.updates, at=T0 + 2 * DAY, by="csm")
     history = [*result.history, *accepted.history]
     mine = person_history(reversed(history), "c1")
@@ -258,13 +268,15 @@ def test_only_tracked_profile_changes_open_ctas() -> None:
     risk = ctas[("acme", "c1")]
     assert risk.source.kind is SourceKind.SPONSOR_CHANGE
     assert (risk.category, risk.priority) == (CtaCategory.RISK, CtaPriority.HIGH)
-    assert risk.assignee == "csm@us.example" and risk.due_at == at + 7 * DAY
+    assert risk.assignee == "csm@us.example"
+    assert risk.due_at == at + 7 * DAY
     assert ctas[("initech", "c1")].category is CtaCategory.OPPORTUNITY
     # the same changes observed again: no new update, no new CTA
     pending = {u.id: u for u in result.updates}
     again = observe_round(records, fetched, directory=DIRECTORY, at=at + DAY, pending=pending,
                           existing_ctas=result.ctas.opened)
-    assert again.updates == () and again.ctas.is_empty
+    assert again.updates == ()
+    assert again.ctas.is_empty
 
 
 def test_a_newer_change_supersedes_a_pending_one() -> None:
@@ -305,13 +317,14 @@ def test_sla_breaches_at_a_given_now() -> None:
     assert [(b.kind, b.person_id) for b in breaches] == [
         (SlaKind.QUEUED, "q1"), (SlaKind.SEARCH, "s1"), (SlaKind.TRACKING, "t1"),
         (SlaKind.TRACK_ALL, "t2"), (SlaKind.CHANGES, "c1"), (SlaKind.CHANGES, "k1")]
-    assert breaches[0].overdue == minute and breaches[4].update_id == late.id
+    assert breaches[0].overdue == minute
+    assert breaches[4].update_id == late.id
     assert sla_breaches(records, now=T0 - DAY * 30) == []
     relaxed = SlaPolicy(queued=dt.timedelta(hours=1))
     assert SlaKind.QUEUED not in {b.kind for b in sla_breaches(records, now=now, policy=relaxed)}
     assert sla_breaches(records, now=now, last_observed={"k1": now})[-1].person_id == "t2"
     with pytest.raises(ValueError, match="timezone-aware"):
-        sla_breaches(records, now=dt.datetime(2026, 1, 1))  # noqa: DTZ001 - refused on purpose
+        sla_breaches(records, now=dt.datetime(2026, 1, 1))
 
 
 # ----------------------------------------------------------------- reports

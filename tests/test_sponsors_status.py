@@ -24,6 +24,7 @@ from stakeholder.sponsors import (
     TrackingVia,
     apply_action,
     legal_actions,
+    next_status,
     observe_round,
     start_tracking,
     start_tracking_many,
@@ -87,23 +88,30 @@ def test_every_legal_transition(status: S | None, action: A) -> None:
     assert action in legal_actions(status)
 
 
+def _act(current: TrackingRecord | None, person: str, action: A,
+         at: dt.datetime) -> TrackingRecord:
+    """`action` on a person's record (None: never tracked); raises when refused."""
+    if current is None:
+        if action is not A.START:
+            next_status(person, None, action)
+        return start_tracking(person, "acme", at)[0]
+    url = f"https://x/{person}" if action in (A.TRACK_MATCH, A.FORCE_MATCH) else None
+    return apply_action(current, action, at, profile_url=url)[0]
+
+
 @pytest.mark.parametrize(("status", "action"),
                          [p for p in ALL_PAIRS if p not in EXPECTED], ids=str)
 def test_every_refused_transition_names_the_status(status: S | None, action: A) -> None:
-    if status is None:
-        record = None
-    else:
-        record = _record(status)
+    record = None if status is None else _record(status)
     with pytest.raises(IllegalTransition) as caught:
-        if record is None:
-            from stakeholder.sponsors import next_status
-            next_status("p1", None, action)
-        else:
-            apply_action(record, action, T0, profile_url=URL)
+        _act(record, "p1", action, T0)
     error = caught.value
-    assert error.status is status and error.action is action and error.person_id == "p1"
+    assert error.status is status
+    assert error.action is action
+    assert error.person_id == "p1"
     shown = "not tracked" if status is None else status.value
-    assert shown in str(error) and action.value in str(error)
+    assert shown in str(error)
+    assert action.value in str(error)
     assert isinstance(error, ValueError)
 
 
@@ -119,14 +127,16 @@ def test_history_entries_and_fields_of_a_transition() -> None:
     record, _ = apply_action(record, A.SUBMIT, T0)
     record, _ = apply_action(record, A.MATCH_FOUND, T0)
     record, entry = apply_action(record, A.TRACK_MATCH, T0, profile_url=URL)
-    assert record.profile_url == URL and record.requested_at == T0
+    assert record.profile_url == URL
+    assert record.requested_at == T0
     assert "Match Found -> Tracking In-Progress" in entry.explain()
     with pytest.raises(ValueError, match="profile url"):
         apply_action(_record(S.MATCH_FOUND), A.TRACK_MATCH, T0)
     again, _ = apply_action(record, A.STOP, T0)
     assert again.status is S.DISABLED
     restarted, _ = start_tracking("p1", "acme", T0, current=again)
-    assert restarted.status is S.IN_PROGRESS and restarted.profile_url is None
+    assert restarted.status is S.IN_PROGRESS
+    assert restarted.profile_url is None
 
 
 def test_bulk_start_skips_with_a_reason_per_person() -> None:
@@ -182,20 +192,15 @@ class TrackingMachine(RuleBasedStateMachine):
         status = self.model[person]
         expected = EXPECTED.get((status, action))
         at = self._tick()
-        try:
-            if person not in self.records:
-                record, _ = start_tracking(person, "acme", at) if action is A.START else (
-                    None, None)
-                if record is None:
-                    from stakeholder.sponsors import next_status
-                    next_status(person, None, action)
-            else:
-                url = f"https://x/{person}" if action in (A.TRACK_MATCH, A.FORCE_MATCH) else None
-                record, _ = apply_action(self.records[person], action, at, profile_url=url)
-        except IllegalTransition as exc:
-            assert expected is None and exc.status is status
+        current = self.records.get(person)
+        if expected is None:
+            with pytest.raises(IllegalTransition) as caught:
+                _act(current, person, action, at)
+            assert caught.value.status is status
             return
-        assert record is not None and record.status is expected
+        record = _act(current, person, action, at)
+        assert record is not None
+        assert record.status is expected
         self.records[person] = record
         self.model[person] = expected
 

@@ -83,6 +83,18 @@ def _name_key(name: str | None) -> str:
     return " ".join(_PUNCT.sub(" ", normalise(name)).split())
 
 
+def _name_similarity(a: str, b: str) -> float:
+    """Names compared as wholes and, when both have a first and a last name, as the
+    weaker of the first-name and last-name similarities (so that "Eli Moreau" is not
+    "Ivo Moreau", while "Jane A. Doe" is "Jane Doe")."""
+    whole = _similar(a, b)
+    ta, tb = a.split(), b.split()
+    if len(ta) < 2 or len(tb) < 2:
+        return whole
+    parts = min(_similar(ta[0], tb[0]), _similar(ta[-1], tb[-1]))
+    return round(min(whole, parts) if parts < whole else max(whole, parts), 4)
+
+
 @attrs.frozen
 class MatchPolicy:
     """Weights of the evidence, the score a suggestion needs (`threshold`), and the
@@ -202,7 +214,7 @@ def score_profile(
     policy: MatchPolicy = MatchPolicy(),
 ) -> Suggestion:
     """Score one candidate profile for `contact` of `account`, with the evidence."""
-    name = _similar(_name_key(contact.name), _name_key(profile.name))
+    name = _name_similarity(_name_key(contact.name), _name_key(profile.name))
     company, company_detail = _company_evidence(account, profile)
     domain, domain_detail = _domain_evidence(account, profile, ownership)
     email_domain = None if contact.email_address is None else (

@@ -82,11 +82,12 @@ def _supersede(
     new: Iterable[ProfileUpdate], pending: Mapping[str, ProfileUpdate], at: dt.datetime
 ) -> list[ProfileUpdate]:
     fresh = {(u.person_id, u.field) for u in new}
+    ids = {u.id for u in new}
     return [
         attrs.evolve(p, state=UpdateState.SUPERSEDED, resolved_at=at, resolved_by="newer change")
         for p in sorted(pending.values(), key=lambda u: u.id)
         if p.state is UpdateState.PENDING and (p.person_id, p.field) in fresh
-        and p.id not in {u.id for u in new}
+        and p.id not in ids
     ]
 
 
