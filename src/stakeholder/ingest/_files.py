@@ -159,6 +159,7 @@ def split_suffix(path: Path) -> tuple[str, bool]:
 def record_format(path: str | os.PathLike[str]) -> tuple[Path, RecordFormat, bool]:
     """Check that `path` is a readable record file; its format and whether gzipped."""
     p = as_path(path)
+    check_readable(p)
     suffix, gzipped = split_suffix(p)
     fmt = _RECORD_SUFFIXES.get(suffix)
     if fmt is None:
@@ -536,7 +537,9 @@ def json_array_records(
     index = 0
     while True:
         buffer, position = _json_fill(buffer, position, chars)
-        if position < len(buffer) and buffer[position] == "]" and not single:
+        if position >= len(buffer):
+            return  # cut between two items: no item is lost
+        if buffer[position] == "]" and not single:
             return
         where = f"{p}:[{index}]"
         found = _json_item(buffer, position, chars, limits.max_record_bytes)

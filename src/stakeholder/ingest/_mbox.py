@@ -56,10 +56,13 @@ def read_lines(read: Callable[[int], bytes], limit: int) -> Iterator[bytes]:
     """Lines from `read` (a ``readline(size)``), none longer than `limit` bytes: the
     first `limit` bytes of a longer line come as one piece without its newline and the
     rest of the line is skipped, a piece at a time."""
+    piece = min(limit, 1 << 20)
     while line := read(limit):
+        overlong = len(line) >= limit and not line.endswith(b"\n")
         yield line
-        if len(line) >= limit and not line.endswith(b"\n"):
-            while (rest := read(limit)) and not rest.endswith(b"\n"):
+        del line  # not held while the rest of an overlong line is skipped
+        if overlong:
+            while (rest := read(piece)) and not rest.endswith(b"\n"):
                 pass
 
 
@@ -91,7 +94,9 @@ class _Message:
         data = b"".join(self.lines)
         if not self.line and not data.strip():
             return None  # nothing before the first envelope line
-        if data.endswith(b"\n\n"):
+        if self.cut:
+            pass  # the end was not kept: no separator to take off
+        elif data.endswith(b"\n\n"):
             data = data[:-1]
         elif data.endswith(b"\r\n\r\n"):
             data = data[:-2]
@@ -159,7 +164,9 @@ def _decide(pending: list[bytes], after_blank: bool, *, final: bool) -> bool | N
     if len(pending) == 1:
         return after_blank if final else None  # nothing after it: a cut file
     if _HEADER_LINE.match(pending[1]) is None:
-        return final and after_blank and len(pending) == 2 and not pending[1].endswith(b"\n")
+        if not pending[1].endswith(b"\n"):  # the last line of a cut file
+            return after_blank if final else None
+        return False
     if after_blank:
         return True
     last = pending[-1]
