@@ -39,7 +39,7 @@ RULES = RuleSet((
     Rule(id="usage", name="u", triggers=(LowUsage("logins", 10, 2),), frequency_days=10),
     Rule(id="touch", name="t", stages=("Adoption", "Renewal"), combine=Combine.ANY,
          triggers=(MissedTouchpoint(30, CommKind.MEETING), LowUsage("seats", 3)),
-         priority="high"),  # type: ignore[arg-type]
+         priority="high"),
 ))
 
 

@@ -29,7 +29,13 @@ from stakeholder.alerts._cta import (
     default_dedupe_key,
     plan_ctas,
 )
-from stakeholder.alerts._evaluate import AlertPlan, Violation, evaluate_rules, plan_escalation
+from stakeholder.alerts._evaluate import (
+    AlertPlan,
+    Violation,
+    evaluate_rules,
+    find_violations,
+    plan_escalation,
+)
 from stakeholder.alerts._inputs import DEFAULT_STAGES, AccountStage, Stage, Task, UsageRecord
 from stakeholder.alerts._io import read_account_stages, read_decisions, read_tasks, read_usage
 from stakeholder.alerts._notify import (
@@ -110,6 +116,7 @@ __all__ = [
     "delivery_id",
     "deliver_outbox",
     "evaluate_rules",
+    "find_violations",
     "load_rules",
     "parse_rules",
     "plan_ctas",

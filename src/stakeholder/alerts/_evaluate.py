@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import attrs
 
@@ -38,7 +38,7 @@ from stakeholder.alerts._rules import (
 )
 from stakeholder.alerts._triggers import Facts, TouchIndex, check_trigger
 
-__all__ = ["AlertPlan", "Violation", "evaluate_rules", "plan_escalation"]
+__all__ = ["AlertPlan", "Violation", "evaluate_rules", "find_violations", "plan_escalation"]
 
 _DAY = dt.timedelta(days=1)
 
@@ -141,17 +141,18 @@ class _History:
                     self.open[key] = cta
 
 
-class _Planner:
-    def __init__(self, rules: RuleSet, facts: Facts, history: _History, now: dt.datetime) -> None:
-        self.rules, self.facts, self.history, self.now = rules, facts, history, now
-        self.opened: list[CTA] = []
-        self.updated: list[CTA] = []
-        self.closed: list[CTA] = []
-        self.escalations: list[Escalation] = []
-        self.deliveries: list[Delivery] = []
-        self.violations: list[Violation] = []
-        self.suppressed: Counter[str] = Counter()
-        self.skipped: Counter[str] = Counter()
+class _Checker:
+    """Whether a rule applies to an account, and what its triggers find missed."""
+
+    def __init__(self, rules: RuleSet, facts: Facts) -> None:
+        self.rules, self.facts = rules, facts
+        self.stage_sets = {r.id: frozenset(s.casefold() for s in r.stages) for r in rules.rules}
+
+    def applies(self, rule: Rule, account: AccountStage) -> bool:
+        stages = self.stage_sets[rule.id]
+        if stages and account.stage.casefold() not in stages:
+            return False
+        return all(f.keeps(account) for f in rule.filters)
 
     def fires(self, rule: Rule, account: AccountStage) -> list[tuple[str, str]] | None:
         found: list[tuple[str, str]] = []
@@ -165,12 +166,25 @@ class _Planner:
                 return None
         return found if hits else None
 
+
+class _Planner:
+    def __init__(self, checker: _Checker, history: _History, now: dt.datetime) -> None:
+        self.rules, self.checker, self.history, self.now = checker.rules, checker, history, now
+        self.opened: list[CTA] = []
+        self.updated: list[CTA] = []
+        self.closed: list[CTA] = []
+        self.escalations: list[Escalation] = []
+        self.deliveries: list[Delivery] = []
+        self.violations: list[Violation] = []
+        self.suppressed: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
     def account(self, account: AccountStage) -> None:
         for rule in self.rules.rules:
             key = f"rule:{rule.id}:{account.account_id}"
             held = self.history.open.get(key)
-            applies = rule.applies_to(account)
-            found = self.fires(rule, account) if applies else None
+            applies = self.checker.applies(rule, account)
+            found = self.checker.fires(rule, account) if applies else None
             if found is None:
                 if held is not None:
                     why = "compliant again" if applies else "the rule no longer applies"
@@ -277,6 +291,74 @@ def _stages_by_account(
     return [by_id[k] for k in sorted(by_id)]
 
 
+def _in_stages(
+    rules: RuleSet, kind: type[LowUsage | MissedTouchpoint], states: list[AccountStage]
+) -> frozenset[str] | None:
+    """Accounts in a stage of some rule with a `kind` trigger; `None`: every account."""
+    stages: set[str] = set()
+    for rule in rules.rules:
+        if any(isinstance(t, kind) for t in rule.triggers):
+            if not rule.stages:
+                return None
+            stages.update(s.casefold() for s in rule.stages)
+    return frozenset(s.account_id for s in states if s.stage.casefold() in stages)
+
+
+def _prepare(
+    stages: Iterable[AccountStage],
+    rules: RuleSet | Iterable[Rule],
+    *,
+    now: dt.datetime,
+    tasks: Iterable[Task],
+    usage: Iterable[UsageRecord],
+    decisions: Iterable[RoutingDecision],
+    accounts: Iterable[Account] | None,
+) -> tuple[list[AccountStage], _Checker, Counter[str]]:
+    rule_set = rules if isinstance(rules, RuleSet) else RuleSet(tuple(rules))
+    skipped: Counter[str] = Counter()
+    states = _stages_by_account(stages, accounts, skipped)
+    triggers = [t for r in rule_set.rules for t in r.triggers]
+    touches = TouchIndex(
+        (t for t in triggers if isinstance(t, MissedTouchpoint)), decisions, now,
+        accounts=_in_stages(rule_set, MissedTouchpoint, states),
+    )
+    facts = Facts(
+        tasks=tasks,
+        usage=usage,
+        touches=touches,
+        metrics={t.metric for t in triggers if isinstance(t, LowUsage)},
+        now=now,
+        usage_accounts=_in_stages(rule_set, LowUsage, states),
+    )
+    return states, _Checker(rule_set, facts), skipped
+
+
+def find_violations(
+    stages: Iterable[AccountStage],
+    rules: RuleSet | Iterable[Rule],
+    *,
+    now: dt.datetime,
+    tasks: Iterable[Task] = (),
+    usage: Iterable[UsageRecord] = (),
+    decisions: Iterable[RoutingDecision] = (),
+    accounts: Iterable[Account] | None = None,
+) -> tuple[Violation, ...]:
+    """Every (rule, account) that does not comply at `now`, with what was missed, by
+    account id then rule id: the non-compliant set alone, without planning CTAs (what
+    `evaluate_rules` returns as `violations`)."""
+    states, checker, _skipped = _prepare(
+        stages, rules, now=now, tasks=tasks, usage=usage, decisions=decisions, accounts=accounts
+    )
+    out = []
+    for state in states:
+        for rule in checker.rules.rules:
+            if checker.applies(rule, state):
+                found = checker.fires(rule, state)
+                if found is not None:
+                    out.append(Violation(rule.id, state.account_id, tuple(found)))
+    return tuple(out)
+
+
 def evaluate_rules(
     stages: Iterable[AccountStage],
     rules: RuleSet | Iterable[Rule],
@@ -295,19 +377,10 @@ def evaluate_rules(
     their status from them. `existing` are the stored CTAs (open and closed: the closed
     ones drive cooldown and frequency). `progress(done, total)` counts accounts.
     """
-    rule_set = rules if isinstance(rules, RuleSet) else RuleSet(tuple(rules))
-    skipped: Counter[str] = Counter()
-    states = _stages_by_account(stages, accounts, skipped)
-    triggers = [t for r in rule_set.rules for t in r.triggers]
-    touches = TouchIndex((t for t in triggers if isinstance(t, MissedTouchpoint)), decisions, now)
-    facts = Facts(
-        tasks=tasks,
-        usage=usage,
-        touches=touches,
-        metrics={t.metric for t in triggers if isinstance(t, LowUsage)},
-        now=now,
+    states, checker, skipped = _prepare(
+        stages, rules, now=now, tasks=tasks, usage=usage, decisions=decisions, accounts=accounts
     )
-    planner = _Planner(rule_set, facts, _History(existing), now)
+    planner = _Planner(checker, _History(existing), now)
     planner.skipped.update(skipped)
     ticker = ProgressTicker(progress, len(states), every=10_000)
     for state in states:
@@ -328,12 +401,3 @@ def evaluate_rules(
         skipped=tuple(sorted(planner.skipped.items())),
     )
 
-
-def open_ctas_by_rule(ctas: Iterable[CTA]) -> Mapping[str, list[CTA]]:
-    """Open CTAs grouped by the rule that opened them (sponsor and manual ones under
-    their source text)."""
-    out: dict[str, list[CTA]] = {}
-    for cta in ctas:
-        if not cta.is_closed:
-            out.setdefault(str(cta.source), []).append(cta)
-    return out

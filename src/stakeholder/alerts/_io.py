@@ -44,7 +44,10 @@ def _when(fields: dict[str, Any], name: str) -> dt.datetime | None:
     value = fields.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return parse_datetime(value)
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _build(where: str, make: Callable[[dict[str, Any]], T]) -> Callable[[RawRecord], T | Rejection]:

@@ -64,7 +64,32 @@ def _patterns(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = (value,)
-    return tuple(sorted({str(v).strip() for v in value if str(v).strip()}))  # type: ignore[attr-defined]
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"expected a pattern or a list of patterns, got {value!r}")
+    return tuple(sorted({v.strip() for v in value if v.strip()}))
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"expected a string or a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _priority(value: object) -> CtaPriority:
+    try:
+        return CtaPriority(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(p.value for p in CtaPriority)
+        raise ConfigurationError(f"priority {value!r} is not one of {choices}") from None
+
+
+def _combine(value: object) -> Combine:
+    try:
+        return Combine(str(value).strip().lower())
+    except ValueError:
+        raise ConfigurationError(f"combine {value!r} is not one of all, any") from None
 
 
 @attrs.frozen
@@ -176,20 +201,28 @@ class EscalationPolicy:
         return len(self.chain) - 1
 
 
+def _trigger_tuple(value: Iterable[Trigger]) -> tuple[Trigger, ...]:
+    return tuple(value)
+
+
+def _filter_tuple(value: Iterable[AccountFilter]) -> tuple[AccountFilter, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Rule:
     """One alert rule. See the module docstring and docs/alerts.md for each field."""
 
     id: str
     name: str
-    triggers: tuple[Trigger, ...]
-    stages: tuple[str, ...] = ()
-    combine: Combine = Combine.ALL
-    filters: tuple[AccountFilter, ...] = ()
+    triggers: tuple[Trigger, ...] = attrs.field(converter=_trigger_tuple)
+    stages: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    combine: Combine = attrs.field(default=Combine.ALL, converter=_combine)
+    filters: tuple[AccountFilter, ...] = attrs.field(default=(), converter=_filter_tuple)
     type: str = "lifecycle"
-    priority: CtaPriority = CtaPriority.MEDIUM
-    notify_priority: CtaPriority = CtaPriority.HIGH
-    channels: tuple[str, ...] = ("in-app",)
+    priority: CtaPriority = attrs.field(default=CtaPriority.MEDIUM, converter=_priority)
+    notify_priority: CtaPriority = attrs.field(default=CtaPriority.HIGH, converter=_priority)
+    channels: tuple[str, ...] = attrs.field(default=("in-app",), converter=_strings)
     due_days: int = 7
     cooldown_days: int = 0
     frequency_days: int = 0

@@ -13,7 +13,7 @@ import datetime as dt
 import fnmatch
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from stakeholder._model import CommKind
 from stakeholder._progress import Progress, ProgressTicker
@@ -35,6 +35,12 @@ def _date(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).date().isoformat()
 
 
+def _ticking(items: Iterable[RoutingDecision], ticker: ProgressTicker) -> Iterator[RoutingDecision]:
+    for item in items:
+        ticker.advance()
+        yield item
+
+
 class TouchIndex:
     """Last routed touch per (touchpoint filter, account), built in one pass."""
 
@@ -44,12 +50,14 @@ class TouchIndex:
         decisions: Iterable[RoutingDecision],
         now: dt.datetime,
         *,
+        accounts: frozenset[str] | None = None,
         progress: Progress | None = None,
     ) -> None:
         keys = sorted({(t.comm_kind, t.subject) for t in triggers}, key=repr)
         self._slot = {key: i for i, key in enumerate(keys)}
         self.last: list[dict[str, dt.datetime]] = [{} for _ in keys]
         self.counted = 0
+        self._accounts = accounts
         if keys:
             self._scan(keys, decisions, now, progress)
 
@@ -66,9 +74,11 @@ class TouchIndex:
         ]
         routed = RouteStatus.ROUTED
         ticker = ProgressTicker(progress, every=100_000)
+        if progress is not None:
+            decisions = _ticking(decisions, ticker)
         counted = 0
+        wanted = self._accounts
         for decision in decisions:
-            ticker.advance()
             if decision.status is not routed:
                 continue
             when = decision.occurred_at
@@ -81,6 +91,8 @@ class TouchIndex:
                 if matcher is not None and matcher.search(decision.subject) is None:
                     continue
                 for account_id in decision.account_ids:
+                    if wanted is not None and account_id not in wanted:
+                        continue
                     held = table.get(account_id)
                     if held is None or when > held:
                         table[account_id] = when
@@ -93,7 +105,9 @@ class TouchIndex:
 
 
 class Facts:
-    """Tasks and usage indexed by account, and the touch index, for one evaluation."""
+    """Tasks and usage indexed by account, and the touch index, for one evaluation.
+    Usage is kept only for `usage_accounts` when given (those a usage rule can apply to
+    by stage) and for the metrics rules name."""
 
     def __init__(
         self,
@@ -103,18 +117,31 @@ class Facts:
         touches: TouchIndex,
         metrics: set[str],
         now: dt.datetime,
+        usage_accounts: frozenset[str] | None = None,
     ) -> None:
         self.now = now
         self.tasks: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
             self.tasks[task.account_id].append(task)
         today = now.date()
-        self.usage: dict[tuple[str, str], dict[dt.date, float]] = defaultdict(dict)
+        self.usage: dict[tuple[str, str], dict[dt.date, float]] = {}
+        series = self.usage
         wanted = {m.casefold() for m in metrics}
+        folded: dict[str, str | None] = {}  # metric as written -> folded, None: not wanted
         for record in usage:
-            metric = record.metric.casefold()
-            if metric in wanted and record.period <= today:
-                self.usage[(record.account_id, metric)][record.period] = record.value
+            if usage_accounts is not None and record.account_id not in usage_accounts:
+                continue
+            name = record.metric
+            metric = folded.get(name, "")
+            if metric == "":
+                metric = folded[name] = name.casefold() if name.casefold() in wanted else None
+            if metric is None or record.period > today:
+                continue
+            key = (record.account_id, metric)
+            held = series.get(key)
+            if held is None:
+                held = series[key] = {}
+            held[record.period] = record.value
         self.touches = touches
 
 
