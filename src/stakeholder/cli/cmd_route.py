@@ -40,7 +40,17 @@ from stakeholder._routing import (
 )
 from stakeholder.cli._options import add_ownership_options, ownership_policy
 from stakeholder.cli._table import fail, format_table
-from stakeholder.ingest import iter_communications, read_accounts, read_contacts, read_overrides
+from stakeholder.ingest import (
+    DEFAULT_MAX_FIELD_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    FORMATS,
+    Duplicate,
+    ReadLimits,
+    iter_communications,
+    read_accounts,
+    read_contacts,
+    read_overrides,
+)
 
 __all__ = ["register"]
 
@@ -63,7 +73,22 @@ def register(subparsers: Any) -> None:
         "--comms",
         required=True,
         metavar="FILE",
-        help="communications: .mbox, .mbox.gz, .eml, .jsonl (or a directory of them)",
+        help="communications: mbox, .eml, Maildir, .jsonl/.json, .ics, LISTSERV logs "
+        "(gzip/bzip2/xz too), or a directory of them",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="read --comms in this format (default: by extension, else by content)",
+    )
+    parser.add_argument(
+        "--max-record-bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES, metavar="N",
+        help="reject an input record (message header block, line) longer than N bytes "
+        f"(default {DEFAULT_MAX_RECORD_BYTES})",
+    )
+    parser.add_argument(
+        "--max-field-bytes", type=int, default=DEFAULT_MAX_FIELD_BYTES, metavar="N",
+        help=f"reject an input field longer than N bytes (default {DEFAULT_MAX_FIELD_BYTES})",
     )
     parser.add_argument("--overrides", metavar="FILE", help="overrides file (CSV/JSONL/JSON)")
     parser.add_argument(
@@ -105,10 +130,14 @@ def run(args: argparse.Namespace) -> int:
     except (StakeholderError, ValueError) as exc:
         return fail(f"bad option: {exc}")
     try:
-        accounts = read_accounts(args.accounts)
-        contacts = read_contacts(args.contacts)
-        overrides = read_overrides(args.overrides) if args.overrides else None
-        comms = iter_communications(args.comms)
+        limits = ReadLimits(args.max_record_bytes, args.max_field_bytes)
+    except ValueError as exc:
+        return fail(f"bad option: {exc}")
+    try:
+        accounts = read_accounts(args.accounts, limits=limits)
+        contacts = read_contacts(args.contacts, limits=limits)
+        overrides = read_overrides(args.overrides, limits=limits) if args.overrides else None
+        comms = iter_communications(args.comms, format=args.format, limits=limits)
     except InputFileError as exc:
         return fail(str(exc))
 
@@ -159,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(found.explain() + "\n", file=report)
     summary.print(report, set_aside)
+    if not summary.read:
+        return fail(summary.nothing_read(args.comms))
     return 0
 
 
@@ -177,14 +208,21 @@ def _decisions(
     items: Iterable[Communication | Rejection], index: RoutingIndex, summary: _Summary
 ) -> Iterator[RoutingDecision]:
     """Route the readable communications (thread memory in file order); a message the
-    reader rejected becomes a `REJECTED` decision carrying the reader's reason."""
+    reader rejected becomes a `REJECTED` decision carrying the reader's reason. A
+    duplicate (a Message-ID seen before) gets no decision: the first one's stands; it
+    is counted apart."""
     pending: list[Rejection] = []
 
     def communications() -> Iterator[Communication]:
         for item in items:
-            if isinstance(item, Rejection):
+            if isinstance(item, Duplicate):
+                summary.duplicates += 1
+            elif isinstance(item, Rejection):
+                summary.unreadable.setdefault(item.reason, 0)
+                summary.unreadable[item.reason] += 1
                 pending.append(item)
             else:
+                summary.read += 1
                 yield item
 
     for decision in route_many(communications(), index):
@@ -228,6 +266,18 @@ class _Summary:
         self.statuses: Counter[str] = Counter()
         self.rules: Counter[tuple[str, str]] = Counter()
         self.ambiguous_domains: Counter[str] = Counter()
+        self.read = 0  # communications the reader could build
+        self.duplicates = 0  # repeated Message-IDs: no decision, the first one stands
+        self.unreadable: dict[str, int] = {}  # reader rejections by reason
+
+    def nothing_read(self, source: str) -> str:
+        """The one line that says why a run read no communication at all."""
+        rejected = sum(self.unreadable.values())
+        if not rejected and not self.duplicates:
+            return f"no communication found in {source}"
+        top = max(self.unreadable.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        why = f"; most common reason: {top[0]} ({top[1]})" if top else ""
+        return f"no communication could be read from {source}: {rejected} rejected{why}"
 
     def add(self, d: RoutingDecision) -> RoutingDecision:
         self.statuses[d.status.value] += 1
@@ -244,6 +294,12 @@ class _Summary:
     def print(self, out: TextIO, set_aside: list[tuple[str, Rejection]]) -> None:
         total = sum(self.statuses.values())
         print(f"Routed {total} communications", file=out)
+        if self.duplicates:
+            print(
+                f"Duplicates: {self.duplicates} (duplicate of an earlier message; "
+                "the first one's decision stands)",
+                file=out,
+            )
         print(
             format_table(
                 ("status", "communications", "share"),
