@@ -237,7 +237,7 @@ def score_profile(
     return Suggestion(contact.id, profile, score, evidence)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class MatchResult:
     """The outcome of matching one person: Match Found with ranked `suggestions`, or No
     Match Found (`suggestions` empty; `best` the closest candidate, for the reason)."""
@@ -247,6 +247,11 @@ class MatchResult:
     suggestions: tuple[Suggestion, ...]
     best: Suggestion | None
     reason: str
+
+    def __repr__(self) -> str:
+        best = None if self.best is None else self.best.profile.url
+        return (f"MatchResult({self.person_id!r}, {self.status.value!r}, "
+                f"suggestions={len(self.suggestions)}, best={best!r})")
 
     def explain(self) -> str:
         lines = [f"{self.person_id}: {self.status.value} ({self.reason})"]

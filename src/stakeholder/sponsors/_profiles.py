@@ -193,9 +193,11 @@ class PersonQuery:
 
     @classmethod
     def of(
-        cls, contact: Contact, account: Account | None, *, fields: Mapping[str, str] = {}
+        cls, contact: Contact, account: Account | None, *,
+        fields: Mapping[str, str] | None = None,
     ) -> PersonQuery:
-        """The query for a tracked contact of `account`."""
+        """The query for a tracked contact of `account` (`fields`: other configured
+        search fields, such as a LinkedIn id or a country)."""
         return cls(
             person_id=contact.id,
             name=contact.name,
@@ -203,7 +205,7 @@ class PersonQuery:
             email=None if contact.email is None else str(contact.email),
             phone=contact.phone,
             title=contact.title,
-            fields=tuple(sorted(fields.items())),
+            fields=tuple(sorted((fields or {}).items())),
         )
 
 
