@@ -52,14 +52,14 @@ def test_missing_field_is_excluded_with_reason(selector: AccountSelector) -> Non
     selection = selector.classify({"Name": "Acme"})
     assert selection.status is SelectionStatus.EXCLUDED
     assert selection.value is None
-    assert "has no field 'Account Status'" in selection.reason
+    assert "has no value for 'Account Status'" in selection.reason
 
 
 @pytest.mark.parametrize("value", [None, "", "   ", "\t\n"])
 def test_empty_field_is_excluded_with_reason(selector: AccountSelector, value: object) -> None:
     selection = selector.classify({"Account Status": value})
     assert selection.status is SelectionStatus.EXCLUDED
-    assert "is empty" in selection.reason
+    assert "has no value for" in selection.reason
 
 
 def test_values_are_matched_after_trimming(selector: AccountSelector) -> None:

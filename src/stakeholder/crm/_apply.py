@@ -170,8 +170,11 @@ def apply_account_sync(
     - a run (``crm-sync:<now>`` unless `run_id` is given) records the plan's counts.
 
     A failure leaves nothing of it behind. Applying, then planning the same snapshot
-    again at the same time, gives an empty plan.
+    again at the same time, gives an empty plan; an empty plan writes nothing at all
+    (no run is recorded for a sync that changed nothing).
     """
+    if plan.is_empty:
+        return AppliedSync()
     with store.batch():
         accounts = [*plan.add, *(u.after for u in plan.update)]
         written = store.accounts.put_many(tenant, accounts)
@@ -252,11 +255,13 @@ def refresh_ownership(
     store: Store, tenant: str, policy: OwnershipPolicy | None = None
 ) -> DomainOwnership:
     """Resolve domain ownership over the tenant's stored accounts and contacts and make
-    the stored sync issues exactly the result's."""
+    the stored sync issues exactly the result's (writing only when they differ)."""
     ownership = resolve_domain_ownership(
         store.accounts.list(tenant), store.contacts.list(tenant), policy
     )
-    store.sync_issues.replace_all(tenant, ownership.issues)
+    stored = sorted(store.sync_issues.list(tenant), key=lambda i: i.domain)
+    if stored != sorted(ownership.issues, key=lambda i: i.domain):
+        store.sync_issues.replace_all(tenant, ownership.issues)
     return ownership
 
 

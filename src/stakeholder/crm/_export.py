@@ -50,6 +50,7 @@ __all__ = [
     "UnknownColumn",
     "crm_accounts_from_records",
     "crm_contacts_from_records",
+    "owned_contact_fields",
     "read_crm_accounts",
     "read_crm_contacts",
     "read_crm_export",

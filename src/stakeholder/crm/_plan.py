@@ -36,6 +36,8 @@ __all__ = [
     "ScheduledRemoval",
     "SyncState",
     "SyncedAccount",
+    "is_library_record",
+    "is_library_tag",
     "plan_account_sync",
     "plan_disconnect",
 ]

@@ -152,13 +152,19 @@ class AccountSelector:
         field = self.status_field
         if not found:
             return Selection(
-                SelectionStatus.EXCLUDED, None, f"the record has no field {field!r}"
+                SelectionStatus.EXCLUDED, None, f"the record has no value for {field!r} (absent or empty)"
             )
         if raw is None:
-            return Selection(SelectionStatus.EXCLUDED, None, f"{field!r} is empty")
+            return Selection(
+                SelectionStatus.EXCLUDED, None,
+                f"the record has no value for {field!r} (absent or empty)",
+            )
         text = _trim(raw if isinstance(raw, str) else str(raw))
         if not text:
-            return Selection(SelectionStatus.EXCLUDED, None, f"{field!r} is empty")
+            return Selection(
+                SelectionStatus.EXCLUDED, None,
+                f"the record has no value for {field!r} (absent or empty)",
+            )
         key = self._key(text)
         if key in self._active_keys:
             return Selection(
