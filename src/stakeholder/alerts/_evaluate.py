@@ -148,11 +148,12 @@ class _Checker:
         self.rules, self.facts = rules, facts
         self.stage_sets = {r.id: frozenset(s.casefold() for s in r.stages) for r in rules.rules}
 
-    def applies(self, rule: Rule, account: AccountStage) -> bool:
+    def applies(self, rule: Rule, account: AccountStage, stage: str) -> bool:
+        """Whether `rule` applies to `account` (`stage`: its stage, case-folded)."""
         stages = self.stage_sets[rule.id]
-        if stages and account.stage.casefold() not in stages:
+        if stages and stage not in stages:
             return False
-        return all(f.keeps(account) for f in rule.filters)
+        return not rule.filters or all(f.keeps(account) for f in rule.filters)
 
     def fires(self, rule: Rule, account: AccountStage) -> list[tuple[str, str]] | None:
         found: list[tuple[str, str]] = []
@@ -180,10 +181,11 @@ class _Planner:
         self.skipped: Counter[str] = Counter()
 
     def account(self, account: AccountStage) -> None:
+        stage = account.stage.casefold()
         for rule in self.rules.rules:
             key = f"rule:{rule.id}:{account.account_id}"
             held = self.history.open.get(key)
-            applies = self.checker.applies(rule, account)
+            applies = self.checker.applies(rule, account, stage)
             found = self.checker.fires(rule, account) if applies else None
             if found is None:
                 if held is not None:
@@ -351,8 +353,9 @@ def find_violations(
     )
     out = []
     for state in states:
+        stage = state.stage.casefold()
         for rule in checker.rules.rules:
-            if checker.applies(rule, state):
+            if checker.applies(rule, state, stage):
                 found = checker.fires(rule, state)
                 if found is not None:
                     out.append(Violation(rule.id, state.account_id, tuple(found)))

@@ -56,7 +56,6 @@ class TouchIndex:
         keys = sorted({(t.comm_kind, t.subject) for t in triggers}, key=repr)
         self._slot = {key: i for i, key in enumerate(keys)}
         self.last: list[dict[str, dt.datetime]] = [{} for _ in keys]
-        self.counted = 0
         self._accounts = accounts
         if keys:
             self._scan(keys, decisions, now, progress)
@@ -76,15 +75,18 @@ class TouchIndex:
         ticker = ProgressTicker(progress, every=100_000)
         if progress is not None:
             decisions = _ticking(decisions, ticker)
-        counted = 0
         wanted = self._accounts
+        # the kinds any filter wants (None: some filter takes every kind): checked first,
+        # as most communications of a mailbox are of a kind no touchpoint rule names
+        kinds = None if any(k is None for k, _ in keys) else frozenset(k for k, _ in keys)
         for decision in decisions:
+            if kinds is not None and decision.kind not in kinds:
+                continue
             if decision.status is not routed:
                 continue
             when = decision.occurred_at
-            if when is None or when > now or not decision.account_ids:
+            if when is None or when > now:
                 continue
-            counted += 1
             for kind, matcher, table in filters:
                 if kind is not None and decision.kind is not kind:
                     continue
@@ -97,7 +99,6 @@ class TouchIndex:
                     if held is None or when > held:
                         table[account_id] = when
         ticker.close()
-        self.counted = counted
 
     def last_touch(self, trigger: MissedTouchpoint, account_id: str) -> dt.datetime | None:
         """The newest matching touch of the account, or `None`."""
@@ -128,20 +129,27 @@ class Facts:
         series = self.usage
         wanted = {m.casefold() for m in metrics}
         folded: dict[str, str | None] = {}  # metric as written -> folded, None: not wanted
+        last_name: str | None = None
+        metric: str | None = None
         for record in usage:
-            if usage_accounts is not None and record.account_id not in usage_accounts:
+            account_id = record.account_id
+            if usage_accounts is not None and account_id not in usage_accounts:
                 continue
             name = record.metric
-            metric = folded.get(name, "")
-            if metric == "":
-                metric = folded[name] = name.casefold() if name.casefold() in wanted else None
-            if metric is None or record.period > today:
+            if name is not last_name:  # records of one metric usually come together
+                last_name = name
+                if name not in folded:
+                    folded[name] = name.casefold() if name.casefold() in wanted else None
+                metric = folded[name]
+            period = record.period
+            if metric is None or period > today:
                 continue
-            key = (record.account_id, metric)
+            key = (account_id, metric)
             held = series.get(key)
             if held is None:
-                held = series[key] = {}
-            held[record.period] = record.value
+                series[key] = {period: record.value}
+            else:
+                held[period] = record.value
         self.touches = touches
 
 
