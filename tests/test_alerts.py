@@ -345,3 +345,21 @@ def test_cta_values_refuse_bad_input() -> None:
     assert CtaSource.parse(str(CtaSource.sponsor_change("x:y"))) == CtaSource.sponsor_change("x:y")
     assert CtaPriority.URGENT.at_least(CtaPriority.HIGH)
     assert not CtaPriority.LOW.at_least(CtaPriority.MEDIUM)
+
+
+def test_reprs_stay_short_and_progress_counts_accounts() -> None:
+    from stakeholder.alerts import find_violations
+
+    details = {f"detail {i}": "x" * 50 for i in range(100)}
+    cta = CTA.open(account_id="acme", source=CtaSource.rule("r"), type="t", reason="r" * 500,
+                   category="other", priority="low", at=T0, details=details)
+    assert len(repr(cta)) < 300
+    assert "details=100" in repr(cta)
+    calls: list[tuple[int, int | None]] = []
+    tasks = [Task("t1", "acme", "Onboarding")]
+    found = find_violations([stage(), stage("b")], [ONBOARDING], now=T0 + 31 * DAY,
+                            tasks=tasks, progress=lambda done, total: calls.append((done, total)))
+    assert [v.account_id for v in found] == ["acme"]
+    assert calls[-1] == (2, 2)
+    plan = evaluate_rules([stage()], [ONBOARDING], now=T0 + 31 * DAY, tasks=tasks)
+    assert repr(plan).startswith("AlertPlan(opened=1,")

@@ -332,6 +332,13 @@ class CTA:
         """The detail called `name`, or `None`."""
         return dict(self.details).get(name)
 
+    def __repr__(self) -> str:
+        return (
+            f"CTA(id={self.id!r}, account_id={self.account_id!r}, source='{self.source}', "
+            f"status={self.status.value}, priority={self.priority.value}, "
+            f"level={self.escalation_level}, details={len(self.details)})"
+        )[:300]
+
     # ------------------------------------------------------------------ changes
 
     def updated(

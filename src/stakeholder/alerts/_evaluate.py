@@ -344,21 +344,25 @@ def find_violations(
     usage: Iterable[UsageRecord] = (),
     decisions: Iterable[RoutingDecision] = (),
     accounts: Iterable[Account] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Violation, ...]:
     """Every (rule, account) that does not comply at `now`, with what was missed, by
     account id then rule id: the non-compliant set alone, without planning CTAs (what
-    `evaluate_rules` returns as `violations`)."""
+    `evaluate_rules` returns as `violations`). `progress(done, total)` counts accounts."""
     states, checker, _skipped = _prepare(
         stages, rules, now=now, tasks=tasks, usage=usage, decisions=decisions, accounts=accounts
     )
     out = []
+    ticker = ProgressTicker(progress, len(states), every=10_000)
     for state in states:
+        ticker.advance()
         stage = state.stage.casefold()
         for rule in checker.rules.rules:
             if checker.applies(rule, state, stage):
                 found = checker.fires(rule, state)
                 if found is not None:
                     out.append(Violation(rule.id, state.account_id, tuple(found)))
+    ticker.close()
     return tuple(out)
 
 

@@ -224,7 +224,14 @@ class DeliveryReport:
     errors: tuple[str, ...] = ()
 
     def total_sent(self) -> int:
+        """Deliveries sent in this pass, all channels."""
         return sum(n for _, n in self.sent)
+
+    def __repr__(self) -> str:
+        return (
+            f"DeliveryReport(sent={dict(self.sent)}, failed={dict(self.failed)}, "
+            f"gave_up={self.gave_up}, errors={len(self.errors)})"
+        )
 
 
 def deliver_outbox(

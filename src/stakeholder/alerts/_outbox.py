@@ -79,6 +79,12 @@ class Delivery:
     last_error: str | None = None
     sent_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
 
+    def __repr__(self) -> str:
+        return (
+            f"Delivery(id={self.id!r}, channel={self.channel!r}, recipient={self.recipient!r}, "
+            f"status={self.status.value}, attempts={self.attempts})"
+        )[:300]
+
     def due(self, now: dt.datetime) -> bool:
         """Pending and its next attempt is at or before `now`."""
         return self.status is DeliveryStatus.PENDING and (
