@@ -52,18 +52,30 @@ class MboxPart:
     cut: bool = False
 
 
-def read_lines(read: Callable[[int], bytes], limit: int) -> Iterator[bytes]:
+def read_lines(
+    read: Callable[[int], bytes],
+    limit: int,
+    failure: list[BaseException] | None = None,
+    errors: tuple[type[BaseException], ...] = (),
+) -> Iterator[bytes]:
     """Lines from `read` (a ``readline(size)``), none longer than `limit` bytes: the
     first `limit` bytes of a longer line come as one piece without its newline and the
-    rest of the line is skipped, a piece at a time."""
+    rest of the line is skipped, a piece at a time. When `failure` is given, an
+    exception of the `errors` types ends the lines and is appended to it."""
     piece = min(limit, 1 << 20)
-    while line := read(limit):
-        overlong = len(line) >= limit and not line.endswith(b"\n")
-        yield line
-        del line  # not held while the rest of an overlong line is skipped
-        if overlong:
+    try:
+        while line := read(limit):
+            if len(line) < limit or line[-1:] == b"\n":
+                yield line
+                continue
+            yield line
+            del line  # not held while the rest of an overlong line is skipped
             while (rest := read(piece)) and not rest.endswith(b"\n"):
                 pass
+    except errors as exc:
+        if failure is None:
+            raise
+        failure.append(exc)
 
 
 def _unquote(line: bytes) -> bytes:
@@ -114,7 +126,7 @@ def split_mbox(lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20) -> I
     number = 0
     for line in lines:
         number += 1
-        if not pending and line[:1] not in (b"F", b">") and len(line) < current.room:
+        if not pending and line[:5] != b"From " and line[:1] != b">" and len(line) < current.room:
             current.lines.append(line)  # the common case, inline
             current.room -= len(line)
             previous_blank = line in (b"\n", b"\r\n")

@@ -113,7 +113,7 @@ def _mbox_items(p: Path, limits: ReadLimits) -> Iterator[Located]:
     with open_binary(p) as stream:
         _check_mbox_start(p, stream)
         failure: list[BaseException] = []
-        lines = _guarded(read_lines(stream.readline, limits.max_record_bytes), failure)
+        lines = read_lines(stream.readline, limits.max_record_bytes, failure, CORRUPT)
         previous = None
         for part in split_mbox(lines, max_record_bytes=limits.max_record_bytes):
             if previous is not None:
@@ -144,15 +144,6 @@ def _check_mbox_start(p: Path, stream: object) -> None:
             return
 
 
-def _guarded(lines: Iterator[bytes], failure: list[BaseException]) -> Iterator[bytes]:
-    """`lines` until the stream fails (a truncated or corrupt compressed file); the
-    error is kept in `failure`."""
-    try:
-        yield from lines
-    except CORRUPT as exc:
-        failure.append(exc)
-
-
 def _text(data: bytes) -> str:
     return data[:400].decode("utf-8", "replace")
 
@@ -174,7 +165,7 @@ def _listserv_items(p: Path, limits: ReadLimits) -> Iterator[Located]:
         lines: list[bytes] = []
         size, start, cut = 0, 0, False
         failure: list[BaseException] = []
-        source = _guarded(read_lines(stream.readline, limit), failure)
+        source = read_lines(stream.readline, limit, failure, CORRUPT)
         for number, line in enumerate(source, start=1):
             if _SEPARATOR_LISTSERV.match(line):
                 if start:
