@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from stakeholder._errors import StakeholderError
 from stakeholder._ownership import OwnershipPolicy, resolve_domain_ownership
 from stakeholder._routing import RoutingDecision, RoutingIndex, route_many
 from stakeholder._shared import find_shared_contacts
@@ -65,7 +66,15 @@ def _main(args: argparse.Namespace) -> int:
         now = parse_now(args.now)
     except ValueError as exc:
         return fail(f"bad option: {exc}")
+    try:  # an unusable store is bad input: one line, exit 2, before any output
+        open_store(args.db).close()
+    except StakeholderError as exc:
+        return fail(f"--db {args.db}: {_one_line(exc)}")
     return run_demo(db_url=args.db, tenant=args.tenant, account_id=args.account, now=now)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _sample(name: str) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Protocol, TypeVar
@@ -53,7 +54,7 @@ DecisionRow = tuple[
 ]
 DecisionAccountRow = tuple[str, str, str, int, int | None]
 OverrideRow = tuple[str, str | None, str | None, str, str, str, str, int]
-SyncIssueRow = tuple[str, str, str, str, str]
+SyncIssueRow = tuple[str, str, str, str, str, str]
 RunRow = tuple[str, str, str, int, str, str, str]
 
 
@@ -551,6 +552,12 @@ def decision_rows(
     confidence = decision.confidence
     if isinstance(confidence, bool) or not isinstance(confidence, float | int):
         raise Unstorable("confidence must be a number")
+    try:
+        confidence = float(confidence)
+    except OverflowError:
+        raise Unstorable("confidence is too large to be a number") from None
+    if not math.isfinite(confidence):
+        raise Unstorable(f"confidence must be a finite number, not {confidence!r}")
     thread_id = decision.thread_id
     row: DecisionRow = (
         tenant,
@@ -560,7 +567,7 @@ def decision_rows(
         _json_strings([key(a, "candidates") for a in decision.candidates], "candidates"),
         _evidence_json(decision.evidence),
         text(decision.rule, "rule"),
-        float(confidence),
+        confidence,
         None if occurred is None else occurred.isoformat(),
         occurred_us,
         None if thread_id is None else key(thread_id, "thread_id"),
@@ -577,6 +584,15 @@ def decision_rows(
             seen.add(account_id)
             timeline.append((tenant, account_id, comm_id, position, occurred_us))
     return row, timeline
+
+
+EncodedDecision = tuple[DecisionRow, list[DecisionAccountRow]]
+
+
+def decision_key(encoded: EncodedDecision) -> tuple[str, RouteStatus]:
+    """(comm_id, status) of an encoded decision: what the rule for repeats looks at."""
+    row = encoded[0]
+    return row[1], _ROUTE_STATUS[row[2]]
 
 
 DECISION_COLUMNS: Final = (
@@ -682,15 +698,22 @@ def sync_issue_row(tenant: str, issue: object) -> SyncIssueRow:
         _json(_id_list(issue.account_ids, "account_ids")),
         text(issue.reason, "reason"),
         text(issue.suggestion, "suggestion"),
+        text(getattr(getattr(issue, "kind", None), "value", "conflict"), "kind"),
     )
 
 
-SYNC_ISSUE_COLUMNS: Final = ("domain", "account_ids", "reason", "suggestion")
+SYNC_ISSUE_COLUMNS: Final = ("domain", "account_ids", "reason", "suggestion", "kind")
+
+
+#: Whether `SyncIssue` has its `kind` field (the ownership layer added it).
+_ISSUE_HAS_KIND: Final = "kind" in attrs.fields_dict(SyncIssue)
 
 
 def sync_issue_from_row(row: tuple[Any, ...]) -> SyncIssue:
+    extra = {"kind": row[4]} if _ISSUE_HAS_KIND else {}
     return SyncIssue(
-        domain=row[0], account_ids=tuple(_loads(row[1])), reason=row[2], suggestion=row[3]
+        domain=row[0], account_ids=tuple(_loads(row[1])), reason=row[2], suggestion=row[3],
+        **extra,
     )
 
 

@@ -16,10 +16,11 @@ from typing import Any, Final
 
 from stakeholder._errors import InvalidRecord
 from stakeholder._identity import EmailAddress
-from stakeholder._model import Account, Contact
+from stakeholder._model import Account, Contact, Rejection
 from stakeholder._ownership import SyncIssue
 from stakeholder._routing import Override, RouteStatus, RoutingDecision
 from stakeholder.storage import _codec as codec
+from stakeholder.storage._decision_rule import choose_decisions, to_check
 from stakeholder.storage._migrations import LATEST_VERSION
 from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
 
@@ -125,6 +126,25 @@ class _Tables:
             self.seq = seq_before
 
         self._undo(undo)
+
+    def purge(self, tenant: str) -> dict[str, int]:
+        """Delete every row of `tenant`, undoably; the count per table."""
+        with self.transaction():
+            counts: dict[str, int] = {}
+            decisions = self.data["decisions"].get(tenant, {})
+            counts["decision_accounts"] = sum(
+                len(set(d.account_ids)) for d in decisions.values()
+            )
+            for table, tenants in self.data.items():
+                rows = tenants.get(tenant, {})
+                counts[table] = len(rows)
+                for key in list(rows):
+                    self.delete(table, tenant, key)
+            trail = self.overrides.pop(tenant, [])
+            counts["overrides"] = len(trail)
+            if trail:
+                self._undo(lambda: self.overrides.__setitem__(tenant, trail))
+            return dict(sorted(counts.items()))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -285,24 +305,38 @@ def check_window(since: object, until: object, limit: object) -> None:
 
 
 class MemoryDecisions(_Repository):
-    def put(self, tenant: str, decision: RoutingDecision) -> None:
-        tenant = codec.check_tenant(tenant)
-        codec.one(lambda: codec.decision_rows(tenant, decision), decision)
-        with self._t.transaction():
-            self._t.set("decisions", tenant, decision.comm_id, decision)
+    def _put(
+        self, tenant: str, pairs: builtins.list[tuple[Any, RoutingDecision]], replace: bool
+    ) -> tuple[int, builtins.list[Rejection]]:
+        """Write what the rule for repeated comm ids keeps (see `_decision_rule`)."""
+        def key(pair: tuple[Any, RoutingDecision]) -> tuple[str, RouteStatus]:
+            return pair[1].comm_id, pair[1].status
 
-    def put_many(self, tenant: str, decisions: Iterable[RoutingDecision]) -> WriteResult:
+        with self._t.transaction():
+            rows = self._t.rows("decisions", tenant)
+            check = to_check([key(p) for p in pairs], replace)
+            stored = {c: rows[c].status for c in check if c in rows}
+            chosen, refused = choose_decisions(pairs, key, stored, replace=replace)
+            for _rows, decision in chosen:
+                self._t.set("decisions", tenant, decision.comm_id, decision)
+        return len(chosen), refused
+
+    def put(self, tenant: str, decision: RoutingDecision, *, replace: bool = True) -> None:
+        tenant = codec.check_tenant(tenant)
+        encoded = codec.one(lambda: codec.decision_rows(tenant, decision), decision)
+        _written, refused = self._put(tenant, [(encoded, decision)], replace)
+        if refused:
+            raise InvalidRecord(decision, refused[0].reason)
+
+    def put_many(
+        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
         pairs, rejections = codec.encode_batch(
-            decisions,
-            lambda d: (codec.decision_rows(tenant, d), d),
-            lambda p: p[0][0][1],
-            "decisions",
+            decisions, lambda d: (codec.decision_rows(tenant, d), d), None, "decisions"
         )
-        with self._t.transaction():
-            for _rows, decision in pairs:
-                self._t.set("decisions", tenant, decision.comm_id, decision)
-        return codec.write_result(len(pairs), rejections)
+        written, refused = self._put(tenant, pairs, replace)
+        return codec.write_result(written, [*rejections, *refused])
 
     def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
         tenant = codec.check_tenant(tenant)
@@ -503,6 +537,12 @@ class MemoryStore:
     def batch(self) -> Iterator[None]:
         with self._tables.transaction():
             yield
+
+    def purge_tenant(self, tenant: str) -> dict[str, int]:
+        """Delete everything of `tenant` in one transaction; how many rows each table
+        lost (the same table names and counts as the SQL back ends)."""
+        tenant = codec.check_tenant(tenant)
+        return self._tables.purge(tenant)
 
     def close(self) -> None:
         """Nothing to release; present for the `Store` protocol."""

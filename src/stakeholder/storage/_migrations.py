@@ -57,6 +57,21 @@ def _pg_key(table: str, columns: str) -> str:
     return f"CREATE UNIQUE INDEX {table}_key ON {table} ({_md5(columns)})"
 
 
+# Migrations 1-3 keyed PostgreSQL tables on md5, which has published collisions;
+# migration 4 moved every key to `stakeholder_key` (SHA-256 of the UTF-8 bytes, with
+# the value itself compared on every match). New PostgreSQL tables use these two:
+
+
+def _keyed(columns: str) -> str:
+    """`stakeholder_key(a), stakeholder_key(b)`: index columns for PostgreSQL keys."""
+    return ", ".join(f"stakeholder_key({c.strip()})" for c in columns.split(","))
+
+
+def _pg_unique(table: str, columns: str) -> str:
+    """The unique index that is a PostgreSQL table's key (after migration 4)."""
+    return f"CREATE UNIQUE INDEX {table}_key ON {table} ({_keyed(columns)})"
+
+
 _ACCOUNTS: Final = """CREATE TABLE accounts (
     tenant TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -214,6 +229,41 @@ END
 $body$""",
             "CREATE TRIGGER decisions_replace_timeline AFTER UPDATE ON decisions"
             " FOR EACH ROW EXECUTE FUNCTION stakeholder_decisions_replace_timeline()",
+        ),
+    ),
+    Migration(
+        4,
+        "PostgreSQL keys on SHA-256 of the values, compared with the values (not md5);"
+        " the kind of a sync issue",
+        sqlite=("ALTER TABLE sync_issues ADD COLUMN kind TEXT NOT NULL DEFAULT 'conflict'",),
+        postgres=(
+            "ALTER TABLE sync_issues"
+            " ADD COLUMN kind TEXT COLLATE \"C\" NOT NULL DEFAULT 'conflict'",
+            """CREATE FUNCTION stakeholder_key(value TEXT) RETURNS BYTEA
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $body$ SELECT pg_catalog.sha256(pg_catalog.convert_to(value, 'UTF8')) $body$""",
+            # every index of this schema that was built on md5, whoever's table it is
+            """DO $body$
+DECLARE found RECORD;
+BEGIN
+    FOR found IN SELECT indexname, indexdef FROM pg_catalog.pg_indexes
+                 WHERE schemaname = current_schema() AND indexdef LIKE '%md5(%'
+    LOOP
+        EXECUTE format('DROP INDEX %I.%I', current_schema(), found.indexname);
+        EXECUTE replace(found.indexdef, 'md5(', 'stakeholder_key(');
+    END LOOP;
+END
+$body$""",
+            """CREATE OR REPLACE FUNCTION stakeholder_decisions_replace_timeline()
+RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+BEGIN
+    DELETE FROM decision_accounts
+    WHERE stakeholder_key(tenant) = stakeholder_key(OLD.tenant) AND tenant = OLD.tenant
+      AND stakeholder_key(comm_id) = stakeholder_key(OLD.comm_id)
+      AND comm_id = OLD.comm_id;
+    RETURN NULL;
+END
+$body$""",
         ),
     ),
 )

@@ -103,11 +103,19 @@ class DecisionRepository(Protocol):
     """Routing decisions by communication id, and the account timeline built from them:
     a communication belongs to every account in its decision's `account_ids`."""
 
-    def put(self, tenant: str, decision: RoutingDecision) -> None:
-        """Insert or replace the decision for `decision.comm_id`."""
+    def put(self, tenant: str, decision: RoutingDecision, *, replace: bool = True) -> None:
+        """Insert or replace the decision for `decision.comm_id` by the rule of
+        `put_many`; `InvalidRecord` when the rule keeps the stored decision."""
 
-    def put_many(self, tenant: str, decisions: Iterable[RoutingDecision]) -> WriteResult:
-        """Insert or replace many decisions in one transaction (idempotent by comm_id)."""
+    def put_many(
+        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+    ) -> WriteResult:
+        """Insert or replace many decisions in one transaction (idempotent by comm_id).
+
+        The rule for a second decision with the same comm_id: it replaces the stored
+        one, except that a REJECTED decision never replaces one with another status,
+        and with `replace=False` nothing stored is replaced (the first is kept). A
+        decision the rule keeps out is a rejection whose reason starts "duplicate"."""
 
     def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
         """The decision for this communication, or `None`."""
@@ -237,6 +245,11 @@ class Store(Protocol):
         """`with store.batch(): ...` runs every call inside as one transaction; an
         exception leaves nothing of it behind (and propagates). Batches nest: an inner
         batch that fails rolls back only itself when its exception is caught."""
+
+    def purge_tenant(self, tenant: str) -> dict[str, int]:
+        """Delete everything stored for `tenant` (every repository's rows, the override
+        trail and the run log included) in one transaction; the number of rows deleted
+        per table, by table name. Other tenants are untouched."""
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""

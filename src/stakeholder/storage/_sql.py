@@ -9,23 +9,30 @@ import builtins
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
+from stakeholder._errors import InvalidRecord
 from stakeholder._identity import EmailAddress
-from stakeholder._model import Account, Contact
+from stakeholder._model import Account, Contact, Rejection
 from stakeholder._ownership import SyncIssue
 from stakeholder._routing import Override, RouteStatus, RoutingDecision
 from stakeholder.storage import _codec as codec
+from stakeholder.storage._decision_rule import choose_decisions, to_check
 from stakeholder.storage._memory import active_overrides, check_window, override_history
 from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 
 class Dialect:
-    """How keys are matched. SQLite compares key columns directly; PostgreSQL matches
-    `md5(column)` first (its key indexes are on md5, so that ids of any length can be
-    keys) and then the column itself."""
+    """How keys are matched. SQLite compares key columns directly (its indexes hold the
+    values themselves). PostgreSQL's key indexes hold `stakeholder_key(column)`, the
+    SHA-256 digest of the value's UTF-8 bytes (a B-tree entry is limited to a few
+    kilobytes and ids may be 10,000 characters long): every match compares the digest
+    first, for the index, and then the value itself, so two values never share a row
+    even if their digests were ever to collide (a write that meets such a collision is
+    refused, see `upsert_action`)."""
 
     def __init__(self, name: str, *, hashed_keys: bool) -> None:
         self.name = name
@@ -35,7 +42,7 @@ class Dialect:
         """`a = ? AND b = ?` for key columns, in this dialect."""
         if not self.hashed_keys:
             return " AND ".join(f"{c} = ?" for c in columns)
-        return " AND ".join(f"md5({c}) = md5(?) AND {c} = ?" for c in columns)
+        return " AND ".join(f"{KEY_FUNCTION}({c}) = {KEY_FUNCTION}(?) AND {c} = ?" for c in columns)
 
     def params(self, *values: Any) -> tuple[Any, ...]:
         """The parameters for `eq(...)` with these values."""
@@ -46,14 +53,28 @@ class Dialect:
     def join(self, left: str, right: str, *columns: str) -> str:
         pairs = [f"{left}.{c} = {right}.{c}" for c in columns]
         if self.hashed_keys:
-            pairs = [f"md5({left}.{c}) = md5({right}.{c})" for c in columns] + pairs
+            pairs = [f"{KEY_FUNCTION}({left}.{c}) = {KEY_FUNCTION}({right}.{c})"
+                     for c in columns] + pairs
         return " AND ".join(pairs)
 
     def conflict(self, keys: Sequence[str]) -> str:
         if not self.hashed_keys:
             return ", ".join(keys)
-        return ", ".join(f"(md5({k}))" for k in keys)
+        return ", ".join(f"({KEY_FUNCTION}({k}))" for k in keys)
 
+    def lock(self, session: Session, what: str, tenant: str, *, shared: bool = False) -> None:
+        """Serialise writers of one tenant's `what` until the transaction ends (PostgreSQL:
+        an advisory lock on a hash of the names, so unrelated tenants rarely wait for each
+        other; SQLite needs none: `BEGIN IMMEDIATE` already admits one writer at a time)."""
+        if self.hashed_keys:
+            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+            session.query(
+                stmt("SELECT", function, "(hashtextextended(?, 0))"), (f"{what}/{tenant}",)
+            )
+
+
+#: The PostgreSQL function that key indexes are built on (migration 4 creates it).
+KEY_FUNCTION: Final = "stakeholder_key"
 
 SQLITE = Dialect("sqlite", hashed_keys=False)
 POSTGRES = Dialect("postgres", hashed_keys=True)
@@ -90,6 +111,14 @@ class SessionSource(Protocol):
     def session(self) -> AbstractContextManager[Session]:
         """For writing: the current batch's transaction, or a new one committed on exit."""
 
+    def transact(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` in `session()`; outside a batch, run again when the database
+        rolled it back as a deadlock or serialisation failure (a bounded number of
+        times). `work` must be safe to run again."""
+
+    def tenant_tables(self, session: Session) -> list[tuple[str, tuple[str, ...]]]:
+        """Every table with a `tenant` column, with the tables its foreign keys name."""
+
     def reading(self) -> AbstractContextManager[Session]:
         """For reading: the current batch's transaction, or a connection outside one."""
 
@@ -100,9 +129,18 @@ def stmt(*parts: str) -> str:
     return " ".join(parts)
 
 
-def upsert_action(columns: Sequence[str], keys: Sequence[str], dialect: Dialect) -> str:
+def upsert_action(
+    columns: Sequence[str], keys: Sequence[str], dialect: Dialect, table: str = ""
+) -> str:
+    """`ON CONFLICT ... DO UPDATE`: in PostgreSQL the update happens only when the stored
+    row's key values equal the new ones (the index holds digests), so a digest collision
+    changes nothing and shows as a missing row count (`check_written`)."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    action = "DO UPDATE SET " + updates if updates else "DO NOTHING"
+    if not updates:
+        return stmt("ON CONFLICT (", dialect.conflict(keys), ") DO NOTHING")
+    action = "DO UPDATE SET " + updates
+    if dialect.hashed_keys and table:
+        action += " WHERE " + " AND ".join(f"{table}.{k} = excluded.{k}" for k in keys)
     return stmt("ON CONFLICT (", dialect.conflict(keys), ")", action)
 
 
@@ -114,7 +152,7 @@ def insert_sql(table: str, columns: Sequence[str]) -> str:
 def upsert_sql(
     table: str, columns: Sequence[str], keys: Sequence[str], dialect: Dialect = SQLITE
 ) -> str:
-    return stmt(insert_sql(table, columns), upsert_action(columns, keys, dialect))
+    return stmt(insert_sql(table, columns), upsert_action(columns, keys, dialect, table))
 
 
 _ACCOUNT_COLS = ("tenant", *codec.ACCOUNT_COLUMNS)
@@ -194,8 +232,8 @@ class _Repository:
         when it cannot be stored."""
         tenant = codec.check_tenant(tenant)
         row = codec.one(lambda: encode(tenant, item), item)
-        with self._source.session() as s:
-            s.upsert(self.table, columns, ("tenant", self.key_column), [row])
+        keys = ("tenant", self.key_column)
+        self._source.transact(lambda s: s.upsert(self.table, columns, keys, [row]))
 
     def _upsert_many(
         self,
@@ -210,8 +248,8 @@ class _Repository:
         rows, rejections = codec.encode_batch(
             items, lambda item: encode(tenant, item), lambda r: r[1], self.table
         )
-        with self._source.session() as s:
-            s.upsert(self.table, columns, ("tenant", self.key_column), rows)
+        keys = ("tenant", self.key_column)
+        self._source.transact(lambda s: s.upsert(self.table, columns, keys, rows))
         return codec.write_result(len(rows), rejections)
 
     def _delete_key(self, tenant: str, value: object) -> bool:
@@ -220,11 +258,16 @@ class _Repository:
         if key is None:
             return False
         sql = stmt("DELETE FROM", self.table, self._where("tenant", self.key_column))
-        with self._source.session() as s:
+
+        def delete(s: Session) -> bool:
+            if self.table == "sync_issues":
+                self._d.lock(s, "sync_issues", tenant)
             if self.table == "decisions":
                 timeline = stmt("DELETE FROM decision_accounts", self._where("tenant", "comm_id"))
                 s.execute(timeline, self._d.params(tenant, key))
             return s.execute(sql, self._d.params(tenant, key)) > 0
+
+        return self._source.transact(delete)
 
 
 class SqlAccounts(_Repository):
@@ -314,7 +357,7 @@ class SqlDecisions(_Repository):
     def _write(
         self,
         s: Session,
-        encoded: builtins.list[tuple[codec.DecisionRow, builtins.list[codec.DecisionAccountRow]]],
+        encoded: builtins.list[codec.EncodedDecision],
     ) -> None:
         if not encoded:
             return
@@ -327,20 +370,56 @@ class SqlDecisions(_Repository):
                 "decision_accounts", _TIMELINE_COLS, ("tenant", "account_id", "comm_id"), timeline
             )
 
-    def put(self, tenant: str, decision: RoutingDecision) -> None:
+    def _statuses(self, s: Session, tenant: str, comm_ids: Sequence[str]) -> dict[str, RouteStatus]:
+        """The stored status of each of `comm_ids` that is stored."""
+        found: dict[str, RouteStatus] = {}
+        wanted = set(comm_ids)
+        column = f"{KEY_FUNCTION}(comm_id)" if self._d.hashed_keys else "comm_id"
+        mark = f"{KEY_FUNCTION}(?)" if self._d.hashed_keys else "?"
+        for chunk in codec.chunks(list(comm_ids), 500):
+            sql = stmt(
+                "SELECT comm_id, status FROM decisions", self._where("tenant"),
+                "AND", column, "IN (", ", ".join([mark] * len(chunk)), ")",
+            )
+            for comm_id, status in s.query(sql, (*self._d.params(tenant), *chunk)):
+                if comm_id in wanted:
+                    found[comm_id] = RouteStatus(status)
+        return found
+
+    def _put(
+        self, tenant: str, encoded: builtins.list[codec.EncodedDecision], replace: bool
+    ) -> tuple[int, builtins.list[Rejection]]:
+        """Write what the rule for repeated comm ids keeps (see `_decision_rule`)."""
+        check = to_check([codec.decision_key(e) for e in encoded], replace)
+
+        def write(s: Session) -> tuple[int, builtins.list[Rejection]]:
+            # writers that look at what is stored exclude the others of the tenant
+            self._d.lock(s, "decisions", tenant, shared=not check)
+            stored = self._statuses(s, tenant, check) if check else {}
+            chosen, refused = choose_decisions(
+                encoded, codec.decision_key, stored, replace=replace
+            )
+            self._write(s, chosen)
+            return len(chosen), refused
+
+        return self._source.transact(write)
+
+    def put(self, tenant: str, decision: RoutingDecision, *, replace: bool = True) -> None:
         tenant = codec.check_tenant(tenant)
         encoded = codec.one(lambda: codec.decision_rows(tenant, decision), decision)
-        with self._source.session() as s:
-            self._write(s, [encoded])
+        _written, refused = self._put(tenant, [encoded], replace)
+        if refused:
+            raise InvalidRecord(decision, refused[0].reason)
 
-    def put_many(self, tenant: str, decisions: Iterable[RoutingDecision]) -> WriteResult:
+    def put_many(
+        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
         encoded, rejections = codec.encode_batch(
-            decisions, lambda d: codec.decision_rows(tenant, d), lambda e: e[0][1], "decisions"
+            decisions, lambda d: codec.decision_rows(tenant, d), None, "decisions"
         )
-        with self._source.session() as s:
-            self._write(s, encoded)
-        return codec.write_result(len(encoded), rejections)
+        written, refused = self._put(tenant, encoded, replace)
+        return codec.write_result(written, [*rejections, *refused])
 
     def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
         rows = self._by_key(_SELECT_DECISION, tenant, comm_id)
@@ -410,8 +489,9 @@ class SqlOverrides(_Repository):
     def add(self, tenant: str, override: Override) -> None:
         tenant = codec.check_tenant(tenant)
         row = codec.one(lambda: codec.override_row(tenant, override), override)
-        with self._source.session() as s:
-            s.executemany(insert_sql("overrides", _OVERRIDE_COLS), [row])
+        self._source.transact(
+            lambda s: s.executemany(insert_sql("overrides", _OVERRIDE_COLS), [row])
+        )
 
     def add_many(self, tenant: str, overrides: Iterable[Override]) -> WriteResult:
         tenant = codec.check_tenant(tenant)
@@ -419,8 +499,9 @@ class SqlOverrides(_Repository):
             overrides, lambda o: codec.override_row(tenant, o), None, "overrides"
         )
         if rows:
-            with self._source.session() as s:
-                s.executemany(insert_sql("overrides", _OVERRIDE_COLS), rows)
+            self._source.transact(
+                lambda s: s.executemany(insert_sql("overrides", _OVERRIDE_COLS), rows)
+            )
         return codec.write_result(len(rows), rejections)
 
     def _trail(self, rows: Iterable[Row]) -> Iterator[tuple[int, Override]]:
@@ -476,17 +557,27 @@ class SqlSyncIssues(_Repository):
     def put_many(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
         tenant = codec.check_tenant(tenant)
         rows, rejections = self._encode(tenant, issues)
-        with self._source.session() as s:
+
+        def write(s: Session) -> None:
+            self._d.lock(s, "sync_issues", tenant)
             s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
+
+        self._source.transact(write)
         return codec.write_result(len(rows), rejections)
 
     def replace_all(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+        """One serialisable step on every back end: writers of the tenant's issues take
+        a per-tenant lock first, so concurrent replacements never mix their sets."""
         tenant = codec.check_tenant(tenant)
         rows, rejections = self._encode(tenant, issues)
-        with self._source.session() as s:
+
+        def replace(s: Session) -> None:
+            self._d.lock(s, "sync_issues", tenant)
             s.execute(stmt("DELETE FROM sync_issues", self._where("tenant")),
                       self._d.params(tenant))
             s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
+
+        self._source.transact(replace)
         return codec.write_result(len(rows), rejections)
 
     def get(self, tenant: str, domain: str) -> SyncIssue | None:
@@ -514,8 +605,7 @@ class SqlRunLog(_Repository):
     def record(self, tenant: str, run: RunRecord) -> None:
         tenant = codec.check_tenant(tenant)
         row = codec.one(lambda: codec.run_row(tenant, run), run)
-        with self._source.session() as s:
-            s.upsert("runs", _RUN_COLS, ("tenant", "run_id"), [row])
+        self._source.transact(lambda s: s.upsert("runs", _RUN_COLS, ("tenant", "run_id"), [row]))
 
     def get(self, tenant: str, run_id: str) -> RunRecord | None:
         rows = self._by_key(_SELECT_RUN, tenant, run_id)
@@ -539,3 +629,36 @@ class SqlRepositories:
         self.overrides = SqlOverrides(source)
         self.sync_issues = SqlSyncIssues(source)
         self.runs = SqlRunLog(source)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def purge_order(tables: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """Table names in an order that deletes a table before those its foreign keys name."""
+    remaining = {name: set(refs) - {name} for name, refs in tables}
+    order: list[str] = []
+    while remaining:
+        named = {ref for refs in remaining.values() for ref in refs}
+        ready = sorted(t for t in remaining if t not in named) or sorted(remaining)
+        for table in ready:
+            order.append(table)
+            del remaining[table]
+    return order
+
+
+def purge_tenant(source: SessionSource, tenant: str) -> dict[str, int]:
+    """Delete every row of `tenant` from every table that has a `tenant` column (those
+    added by later features too), in one transaction; the rows deleted per table."""
+    tenant = codec.check_tenant(tenant)
+    dialect = source.dialect
+
+    def purge(s: Session) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table in purge_order(source.tenant_tables(s)):
+            sql = stmt("DELETE FROM", _quoted(table), "WHERE", dialect.eq("tenant"))
+            counts[table] = s.execute(sql, dialect.params(tenant))
+        return dict(sorted(counts.items()))
+
+    return source.transact(purge)

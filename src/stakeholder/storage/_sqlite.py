@@ -8,19 +8,36 @@ write the same file: a writer waits for the others (`busy_timeout`, 30 s by defa
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from stakeholder._errors import StorageError
 from stakeholder.storage._migrations import LATEST_VERSION, VERSION_TABLE, pending
-from stakeholder.storage._sql import READ_CHUNK, SQLITE, Row, SqlRepositories, upsert_sql
+from stakeholder.storage._sql import (
+    READ_CHUNK,
+    SQLITE,
+    Row,
+    Session,
+    SqlRepositories,
+    purge_tenant,
+    upsert_sql,
+)
 
 __all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_TENANT_TABLES: Final = """SELECT m.name,
+    (SELECT group_concat(f."table", char(31)) FROM pragma_foreign_key_list(m.name) f)
+FROM sqlite_master m
+WHERE m.type = 'table'
+  AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'tenant')"""
 
 
 class _SqliteSession:
@@ -54,6 +71,23 @@ class _SqliteSession:
 
 def _error(exc: sqlite3.Error, what: str) -> StorageError:
     return StorageError(f"{what} failed in SQLite: {exc}")
+
+
+def _open_error(exc: sqlite3.Error, path: str) -> StorageError:
+    """Why a file could not be opened, in words that name what to fix: SQLite in WAL
+    mode writes two files beside the database, so a read-only directory fails even
+    when the file itself is readable (SQLite then only says "readonly database")."""
+    if path != ":memory:":
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.access(directory, os.W_OK):
+            return StorageError(
+                f"opening {path!r} failed in SQLite: {exc}; the store keeps its "
+                f"write-ahead log in {path}-wal and {path}-shm beside the file, and the "
+                f"directory {directory!r} is not writable"
+            )
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            return StorageError(f"opening {path!r} failed in SQLite: {exc}; the file is read-only")
+    return _error(exc, f"opening {path!r}")
 
 
 def current_version(conn: sqlite3.Connection) -> int:
@@ -90,11 +124,35 @@ def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
     return version
 
 
+def check_not_foreign(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse, before anything is changed, a database that holds tables but is not a
+    store (no schema-version table): the store would add its tables to someone else's
+    database and switch it to WAL for good."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name"
+        )
+    ]
+    if names and VERSION_TABLE not in names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise StorageError(
+            f"{path!r} is a SQLite database of something else (tables: {shown}), not a "
+            "stakeholder store; it was left unchanged"
+        )
+
+
 def connect(path: str, *, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection configured as the store uses it (autocommit; we issue BEGIN)."""
     conn = sqlite3.connect(
         path, timeout=timeout, isolation_level=None, check_same_thread=False
     )
+    try:
+        check_not_foreign(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if path != ":memory:":
@@ -137,7 +195,7 @@ class SQLiteStore:
             _while_locked(lambda: versions.append(migrate(self._conn)), timeout)
             self._version = versions[-1]
         except sqlite3.Error as exc:
-            raise _error(exc, f"opening {self.path!r}") from exc
+            raise _open_error(exc, self.path) from exc
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
@@ -217,6 +275,21 @@ class SQLiteStore:
                 yield _SqliteSession(self._conn)
             except sqlite3.Error as exc:
                 raise _error(exc, "a query") from exc
+
+    def transact(self, work: Callable[[_SqliteSession], T]) -> T:
+        """`work(session)` in one transaction (SQLite admits one writer at a time, and a
+        writer waits for the others up to `timeout`: nothing to retry)."""
+        with self.session() as s:
+            return work(s)
+
+    def tenant_tables(self, session: Session) -> list[tuple[str, tuple[str, ...]]]:
+        """Every table with a `tenant` column, and the tables its foreign keys name."""
+        rows = session.query(_TENANT_TABLES)
+        return [(str(name), tuple(refs.split("\x1f")) if refs else ()) for name, refs in rows]
+
+    def purge_tenant(self, tenant: str) -> dict[str, int]:
+        """Delete everything of `tenant` in one transaction; rows deleted per table."""
+        return purge_tenant(self, tenant)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
