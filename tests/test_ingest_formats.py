@@ -22,6 +22,7 @@ from stakeholder.ingest import (
     ReadLimits,
     iter_communications,
     read_communications,
+    read_contacts,
 )
 from stakeholder.ingest._mbox import read_lines, split_mbox
 
@@ -336,6 +337,11 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     calls.clear()
     list(iter_communications(FIXTURES / "headers.mbox", progress=lambda d, t: calls.append((d, t))))
     assert calls[-1] == (6, None)
+    calls.clear()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("id,account_id\n" + "".join(f"c{i},a\n" for i in range(2500)), encoding="utf-8")
+    assert len(read_contacts(contacts, progress=lambda d, t: calls.append((d, t))).items) == 2500
+    assert calls == [(1000, None), (2000, None), (2500, None)]
 
 
 def test_the_reader_rejects_oversized_headers_and_keeps_big_bodies(tmp_path: Path) -> None:

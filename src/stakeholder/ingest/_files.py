@@ -21,6 +21,7 @@ import attrs
 
 from stakeholder._errors import InputFileError
 from stakeholder._model import Rejection
+from stakeholder._progress import Progress, ProgressTicker
 
 __all__ = [
     "DEFAULT_MAX_FIELD_BYTES",
@@ -636,12 +637,17 @@ def records(
 
 
 def drain(
-    stream: Iterator[RawRecord], build: Callable[[RawRecord], T | Rejection]
+    stream: Iterator[RawRecord],
+    build: Callable[[RawRecord], T | Rejection],
+    progress: Progress | None = None,
 ) -> ReadResult[T]:
-    """Run `build` over every record; split into items and rejections."""
+    """Run `build` over every record; split into items and rejections. `progress` is
+    called every 1,000 records and at the end."""
     items: list[T] = []
     rejections: list[Rejection] = []
+    ticker = ProgressTicker(progress)
     for record in stream:
+        ticker.advance()
         if record.fields is None:
             rejections.append(Rejection.of(record.where, record.error or "unusable", record.raw))
             continue
@@ -650,4 +656,5 @@ def drain(
             rejections.append(result)
         else:
             items.append(result)
+    ticker.close()
     return ReadResult(tuple(items), tuple(rejections))

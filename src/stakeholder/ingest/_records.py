@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from stakeholder._errors import StakeholderError
 from stakeholder._model import Account, Contact, Rejection
+from stakeholder._progress import Progress
 from stakeholder.ingest._files import RawRecord, ReadLimits, ReadResult, drain, records
 
 if TYPE_CHECKING:  # routing sits above ingest in the layers: import it only when used
@@ -233,7 +234,10 @@ def _reason(exc: Exception) -> str:
 
 
 def read_accounts(
-    path: str | os.PathLike[str], *, limits: ReadLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
 ) -> ReadResult[Account]:
     """Read accounts from a CSV (header row), JSONL or JSON file (format by extension;
     ``.gz`` accepted).
@@ -249,7 +253,9 @@ def read_accounts(
     """
     seen = _Deduplicate()
     return drain(
-        records(path, ("id", "name"), limits), lambda r: _identified(r, seen, _account)
+        records(path, ("id", "name"), limits),
+        lambda r: _identified(r, seen, _account),
+        progress,
     )
 
 
@@ -280,6 +286,7 @@ def read_contacts(
     *,
     known_account_ids: Collection[str] | None = None,
     limits: ReadLimits | None = None,
+    progress: Progress | None = None,
 ) -> ReadResult[Contact]:
     """Read contacts from a CSV (header row), JSONL or JSON file (format by extension;
     ``.gz`` accepted).
@@ -308,6 +315,7 @@ def read_contacts(
     return drain(
         records(path, ("id", "account_id"), limits),
         lambda r: _identified(r, seen, lambda fields, rid: _contact(fields, rid, known)),
+        progress,
     )
 
 
@@ -341,7 +349,10 @@ def _override(fields: dict[str, Any]) -> Override:
 
 
 def read_overrides(
-    path: str | os.PathLike[str], *, limits: ReadLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
 ) -> ReadResult[Override]:
     """Read overrides from a CSV (header row), JSONL or JSON file.
 
@@ -354,4 +365,5 @@ def read_overrides(
     return drain(
         records(path, ("account_ids", "author", "reason", "at"), limits),
         lambda r: _built(r, lambda: _override(r.fields or {})),
+        progress,
     )
