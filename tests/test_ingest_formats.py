@@ -50,6 +50,9 @@ def test_body_from_lines_and_forwarded_blocks_are_not_messages() -> None:
     assert [c.id for c in result.items] == ["m1@acme.com", "m2@globex.com", "m3@acme.com"]
     assert result.rejections == ()  # no phantom "missing Date" message
     check_counts(result)
+    (count,) = result.files  # what was not split on is counted and said
+    assert count.note is not None
+    assert count.note.startswith("3 line(s) starting 'From ' read as body text")
     parts = list(split_mbox(read_lines(io.BytesIO((FIXTURES / "phantom.mbox").read_bytes()).readline, 1 << 20)))
     body = parts[0].data.split(b"\n\n", 1)[1]
     # mboxrd quoting undone one level; body lines starting "From " kept as body

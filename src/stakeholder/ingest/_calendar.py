@@ -16,7 +16,7 @@ from typing import Any
 
 from stakeholder._errors import InputFileError, MissingDependency, StakeholderError
 from stakeholder._model import CommKind, Communication, Participant, Rejection, Role
-from stakeholder.ingest._files import CORRUPT, ReadLimits, open_binary, read_error
+from stakeholder.ingest._files import CORRUPT, FileNote, ReadLimits, open_binary, read_error
 from stakeholder.ingest._mbox import read_lines
 
 __all__ = [
@@ -28,10 +28,7 @@ __all__ = [
 ]
 
 
-class CalendarNote(str):
-    """A remark about a calendar file as a whole (not an item): it has no END:VCALENDAR."""
-
-    __slots__ = ()
+CalendarNote = FileNote  # a calendar file without END:VCALENDAR says so with one
 
 
 def require_icalendar() -> Any:

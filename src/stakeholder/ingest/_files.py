@@ -29,6 +29,7 @@ __all__ = [
     "DUPLICATE",
     "Duplicate",
     "FileCount",
+    "FileNote",
     "ReadLimits",
     "ReadResult",
     "RecordFormat",
@@ -82,6 +83,14 @@ class FileCount:
 
 
 DUPLICATE = "duplicate of an earlier message"
+
+
+class FileNote(str):
+    """A remark about an input file as a whole, not an item (a calendar without
+    END:VCALENDAR, body lines of an mbox that look like message starts); it ends up in
+    that file's `FileCount.note`."""
+
+    __slots__ = ()
 
 
 @attrs.frozen

@@ -115,9 +115,14 @@ class _Message:
         return MboxPart(self.line, data, self.cut)
 
 
-def split_mbox(lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20) -> Iterator[MboxPart]:
+def split_mbox(
+    lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20, body_froms: list[int] | None = None
+) -> Iterator[MboxPart]:
     """The messages of an mbox given as lines (see the module docstring for the rules).
-    Text before the first envelope line, if any, comes first with line number 0."""
+    Text before the first envelope line, if any, comes first with line number 0.
+    ``body_froms[0]`` (when given) counts the lines starting ``From `` that were read as
+    body text."""
+    froms = starts = 0  # lines starting "From " (not quoted) seen; messages started
     current = _Message(0, max_record_bytes)
     pending: list[bytes] = []  # an envelope line and the lines after it, undecided
     pending_line = 0
@@ -137,6 +142,7 @@ def split_mbox(lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20) -> I
             if verdict is None:
                 continue
             if verdict:
+                starts += 1
                 found = current.part()
                 if found is not None:
                     yield found
@@ -152,12 +158,15 @@ def split_mbox(lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20) -> I
             previous_blank = not pending[-2].strip()
             pending = []
             # the last line is looked at afresh (it may open a message itself)
-        if line[:5] == b"From " and is_envelope(line):
-            pending, pending_line, pending_blank = [line], number, previous_blank
-            continue
+        if line[:5] == b"From ":
+            froms += 1
+            if is_envelope(line):
+                pending, pending_line, pending_blank = [line], number, previous_blank
+                continue
         current.add(line)
         previous_blank = not line.strip()
     if pending and _decide(pending, pending_blank, final=True):
+        starts += 1
         found = current.part()
         if found is not None:
             yield found
@@ -165,6 +174,8 @@ def split_mbox(lines: Iterator[bytes], *, max_record_bytes: int = 16 << 20) -> I
         pending = pending[1:]
     for kept in pending:
         current.add(kept)
+    if body_froms is not None:
+        body_froms[0] += froms - starts
     found = current.part()
     if found is not None:
         yield found

@@ -20,12 +20,13 @@ from pathlib import Path
 from stakeholder._errors import InputFileError, MissingDependency
 from stakeholder._model import Communication, Rejection
 from stakeholder._progress import Progress, ProgressTicker
-from stakeholder.ingest._calendar import CalendarNote, calendar_items, require_icalendar
+from stakeholder.ingest._calendar import calendar_items, require_icalendar
 from stakeholder.ingest._files import (
     CORRUPT,
     DUPLICATE,
     Duplicate,
     FileCount,
+    FileNote,
     ReadLimits,
     ReadResult,
     as_path,
@@ -52,7 +53,7 @@ __all__ = [
 FORMATS = ("eml", "ics", "json", "jsonl", "listserv", "maildir", "mbox")
 """The names `format=` (and ``--format``) accept."""
 
-Located = tuple[str, Item | CalendarNote]  # (where, item)
+Located = tuple[str, Item | FileNote]  # (where, item)
 _SEPARATOR_LISTSERV = re.compile(rb"^={73}\r?\n?$")
 _LISTSERV_SUFFIX = re.compile(r"\.log\d{4}[a-z]?$", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -115,10 +116,17 @@ def _mbox_items(p: Path, limits: ReadLimits) -> Iterator[Located]:
         failure: list[BaseException] = []
         lines = read_lines(stream.readline, limits.max_record_bytes, failure, CORRUPT)
         previous = None
-        for part in split_mbox(lines, max_record_bytes=limits.max_record_bytes):
+        body_froms = [0]
+        parts = split_mbox(lines, max_record_bytes=limits.max_record_bytes, body_froms=body_froms)
+        for part in parts:
             if previous is not None:
                 yield _part_item(p, previous, limits)
             previous = part
+    if body_froms[0]:
+        yield str(p), FileNote(
+            f"{body_froms[0]} line(s) starting 'From ' read as body text, not as message "
+            "starts (the stdlib mailbox module splits there)"
+        )
     if failure and previous is None:
         raise read_error(p, failure[0])
     if previous is None:
@@ -261,7 +269,7 @@ def is_maildir(p: Path) -> bool:
     return (p / "cur").is_dir() or (p / "new").is_dir()
 
 
-Sourced = tuple[str, str, str, Item | CalendarNote]  # (file, format, where, item)
+Sourced = tuple[str, str, str, Item | FileNote]  # (file, format, where, item)
 
 
 def _maildir_items(root: Path, limits: ReadLimits) -> Iterator[Sourced]:
@@ -440,7 +448,7 @@ def iter_communications(
 def _public(stream: Iterator[Sourced], progress: Progress | None) -> Iterator[Item]:
     ticker = ProgressTicker(progress)
     for _, _, _, item in stream:
-        if isinstance(item, CalendarNote):
+        if isinstance(item, FileNote):
             continue
         ticker.advance()
         yield item
@@ -468,7 +476,7 @@ def read_communications(
         if count is None:
             count = counts[key] = [0, 0, 0]
             formats[key] = fmt
-        if isinstance(item, CalendarNote):
+        if isinstance(item, FileNote):
             notes[key] = str(item)
             continue
         ticker.advance()
