@@ -18,6 +18,7 @@ from stakeholder import (
     DomainStatus,
     InvalidDomain,
     InvalidEmail,
+    IssueKind,
     OwnershipPolicy,
     PersonalDomains,
     SkipReason,
@@ -61,11 +62,16 @@ def test_dominant_domain_is_the_most_frequent_contact_domain() -> None:
     assert result.owner("vendor.io") is None
 
 
-def test_dominant_tie_prefers_a_declared_domain_then_the_alphabetically_first() -> None:
+def test_dominant_tie_prefers_a_declared_domain_else_no_dominant_and_an_issue() -> None:
     contacts = contacts_of("a", *at("zeta.com", 2), *at("alpha.com", 2))
     plain = resolve_domain_ownership([Account(id="a", name="A")], contacts)
-    assert plain.account("a").dominant == "alpha.com"
-    assert claim_kinds(plain, "a") == {"alpha.com": ClaimKind.DOMINANT}
+    # never broken by the spelling of the domains: no dominant domain, and an issue
+    assert plain.account("a").dominant is None
+    assert claim_kinds(plain, "a") == {}
+    (issue,) = plain.issues
+    assert issue.kind is IssueKind.DOMINANT_TIE
+    assert issue.account_ids == ("a",)
+    assert "alpha.com, zeta.com" in issue.reason
 
     declared = resolve_domain_ownership(
         [Account(id="a", name="A", domains=["zeta.com"])], contacts
@@ -151,8 +157,8 @@ def test_secondary_domain_dominant_for_another_account_goes_to_that_account() ->
 # --------------------------------------------------------------------------- personal, internal
 
 
-def test_personal_domains_are_never_claimed() -> None:
-    accounts = [Account(id="a", name="Acme", domains=["acme.com", "gmail.com"])]
+def test_personal_domains_are_never_claimed_from_contacts() -> None:
+    accounts = [Account(id="a", name="Acme", domains=["acme.com"])]
     contacts = contacts_of("a", *at("gmail.com", 10), *at("yahoo.com", 4), "x@acme.com")
     result = resolve_domain_ownership(accounts, contacts)
     assert claim_kinds(result, "a") == {"acme.com": ClaimKind.DECLARED}
@@ -160,9 +166,23 @@ def test_personal_domains_are_never_claimed() -> None:
     assert result.skipped[SkipReason.PERSONAL_DOMAIN] == 14
     assert result.owner("gmail.com") is None
     assert result.status("jane@gmail.com") is None
-    assert dict(result.account("a").ignored_domains)["gmail.com"].startswith("a personal")
     assert "personal mail domain" in result.explain("gmail.com")
     assert "14 personal domain" in result.explain_account("a")
+
+
+def test_a_declared_personal_host_is_honoured_and_reported() -> None:
+    accounts = [Account(id="a", name="Acme", domains=["acme.com", "gmail.com"])]
+    result = resolve_domain_ownership(accounts, contacts_of("a", "x@acme.com"))
+    assert claim_kinds(result, "a") == {
+        "acme.com": ClaimKind.DECLARED,
+        "gmail.com": ClaimKind.DECLARED,
+    }
+    assert result.owner("gmail.com") == "a"
+    issue = result.issue("gmail.com")
+    assert issue is not None
+    assert issue.kind is IssueKind.PERSONAL_DECLARED
+    assert "personal mail list" in issue.reason
+    assert "personal_declared" in result.explain("gmail.com")
 
 
 def test_personal_domains_are_configurable() -> None:
@@ -177,7 +197,7 @@ def test_personal_domains_are_configurable() -> None:
 
 
 def test_internal_domains_are_never_claimed() -> None:
-    policy = OwnershipPolicy(internal_domains={"mail.ourco.com"})
+    policy = OwnershipPolicy(internal_domains={"OurCo.com."})
     assert policy.internal_domains == frozenset({"ourco.com"})
     accounts = [Account(id="a", name="Acme", domains=["acme.com", "ourco.com"])]
     contacts = contacts_of("a", *at("ourco.com", 5), *at("eu.ourco.com", 5, "q"), "x@acme.com")
@@ -193,10 +213,18 @@ def test_internal_domains_are_never_claimed() -> None:
 # --------------------------------------------------------------------------- folding
 
 
-def test_subdomains_fold_to_the_registrable_domain() -> None:
+def test_subdomains_fold_to_the_registrable_domain_under_the_folding_policy() -> None:
     accounts = [Account(id="a", name="Acme UK", domains=["www.acme.co.uk"])]
     contacts = contacts_of("a", "x@eu.acme.co.uk", "y@us.mail.acme.co.uk", "z@ACME.CO.UK")
-    result = resolve_domain_ownership(accounts, contacts)
+    hosts = resolve_domain_ownership(accounts, contacts)
+    # host level (the default): the declared host as declared, contacts fold elsewhere
+    assert hosts.claims == (
+        DomainClaim("acme.co.uk", "a", ClaimKind.DOMINANT, 3),
+        DomainClaim("www.acme.co.uk", "a", ClaimKind.DECLARED, 0),
+    )
+    result = resolve_domain_ownership(
+        accounts, contacts, OwnershipPolicy(fold_to_registrable=True)
+    )
     assert result.claims == (DomainClaim("acme.co.uk", "a", ClaimKind.DECLARED, 3),)
     for query in ("acme.co.uk", "mail.acme.co.uk", "Jane@Sales.ACME.co.uk", "acme.co.uk."):
         assert result.owner(query) == "a"
@@ -296,8 +324,11 @@ def test_a_shared_domain_under_one_parent_has_a_hierarchy_owner() -> None:
 def test_the_parent_claiming_too_is_its_own_hierarchy_owner() -> None:
     accounts = [Account(id="g", name="Globex", domains=["globex.com"]), *globex(parent=True)[1:]]
     result = resolve_domain_ownership(accounts, globex_contacts())
-    assert result.claimants("globex.com") == ("g", "g-east", "g-west")
-    assert result.hierarchy_owner("globex.com") == "g"
+    # the children's contacts at a host their parent declares make no claim, and are
+    # no issue either (a hierarchy is expected to share its parent's host)
+    assert result.claimants("globex.com") == ("g",)
+    assert result.owner("globex.com") == "g"
+    assert result.issues == ()
 
 
 def test_nearest_common_ancestor_is_chosen() -> None:
@@ -485,7 +516,7 @@ def test_empty_input() -> None:
 
 def test_policy_folds_and_validates_domains() -> None:
     policy = OwnershipPolicy(shared_domains=["Mail.Globex.com", "globex.com."])
-    assert policy.shared_domains == frozenset({"globex.com"})
+    assert policy.shared_domains == frozenset({"globex.com", "mail.globex.com"})
     assert policy.is_shared("globex.com")
     with pytest.raises(InvalidDomain):
         OwnershipPolicy(internal_domains={"co.uk"})

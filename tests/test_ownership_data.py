@@ -17,16 +17,19 @@ import pytest
 from conftest import shared_data
 from stakeholder import (
     Account,
+    ClaimKind,
     Contact,
     DomainOwnership,
     DomainStatus,
     InvalidDomain,
+    IssueKind,
     OwnershipPolicy,
     PersonalDomains,
     SkipReason,
     registrable_domain,
     resolve_domain_ownership,
 )
+from stakeholder._ownership._hosts import is_icann_suffix
 
 # --------------------------------------------------------------------------- universities
 
@@ -45,21 +48,18 @@ PERSONAL = PersonalDomains.default()
 
 
 def declared_groups(accounts: tuple[Account, ...]) -> tuple[dict[str, set[str]], set[str]]:
-    """Registrable domain -> declaring account ids, for domains that are not personal
-    mail (some institutions declare one: the default policy never lets it be claimed);
-    and the (account, host) pairs whose host has no registrable domain."""
+    """Declared host -> declaring account ids (host level: each host as declared, a
+    personal-list one included: a declaration is honoured); and the (account, host)
+    pairs whose host nobody can own (an ICANN public suffix)."""
     groups: dict[str, set[str]] = defaultdict(set)
-    unregistrable: set[str] = set()
+    unownable: set[str] = set()
     for account in accounts:
         for host in account.domains:
-            try:
-                domain = registrable_domain(host)
-            except InvalidDomain:
-                unregistrable.add(f"{account.id} {host}")
+            if is_icann_suffix(host):
+                unownable.add(f"{account.id} {host}")
                 continue
-            if not PERSONAL.is_personal(host):
-                groups[domain].add(account.id)
-    return groups, unregistrable
+            groups[host].add(account.id)
+    return groups, unownable
 
 
 @cache
@@ -70,31 +70,60 @@ def universities_default() -> DomainOwnership:
 def test_universities_every_declared_domain_is_claimed() -> None:
     accounts = university_accounts()
     result = universities_default()
-    groups, unregistrable = declared_groups(accounts)
+    groups, unownable = declared_groups(accounts)
     assert groups
     for domain, ids in groups.items():
         assert set(result.claimants(domain)) == ids
-    for account in accounts:
-        for host in account.domains:
-            if PERSONAL.is_personal(host):
-                assert account.id not in result.claimants(host)
-                assert host in dict(result.account(account.id).ignored_domains)
     rejected = {
         f"{r.record_id} {r.raw}" for r in result.rejections if r.where == "accounts.domains"
     }
-    assert rejected == unregistrable
+    assert rejected == unownable
     assert len(result.accounts) == len(accounts)
+
+
+def test_universities_no_declared_domain_is_dropped_silently() -> None:
+    """Issue 10: every declared domain has an owner or an explained issue; the ones on
+    the free-mail list are honoured and reported; private-section hosts are owned."""
+    accounts = university_accounts()
+    result = universities_default()
+    silent = []
+    for account in accounts:
+        for host in account.domains:
+            if result.owner(host) == account.id:
+                continue
+            issue = result.issue(host)
+            explained = issue is not None and account.id in issue.account_ids
+            rejected = any(
+                r.record_id == account.id and r.raw == host for r in result.rejections
+            )
+            if not (explained or rejected):
+                silent.append((account.id, host))
+    assert silent == []
+    # the four declared hosts under free-mail domains (berlin.de, nus.edu.sg, unican.es,
+    # vnn.vn): owned as declared, and reported; free mail at berlin.de itself is not
+    for host in ("fhvr.berlin.de", "nus.edu.sg", "unican.es", "huflit.vnn.vn"):
+        assert PERSONAL.is_personal(host)
+        assert result.owner(host) is not None, host
+        issue = result.issue(host)
+        assert issue is not None
+        assert issue.kind in {IssueKind.PERSONAL_DECLARED, IssueKind.CONFLICT}
+        assert "personal mail list" in issue.reason
+    assert result.owner("berlin.de") is None
+    assert result.owner("someone@vnn.vn") is None
 
 
 def test_universities_sharing_a_domain_conflict_by_default() -> None:
     result = universities_default()
     groups, _ = declared_groups(university_accounts())
     shared = {d for d, ids in groups.items() if len(ids) > 1}
-    assert shared, "the data has domains several institutions declare"
-    assert {i.domain for i in result.issues} == shared
+    assert len(shared) == 3, sorted(shared)
+    conflicts = {i.domain for i in result.issues if i.kind is IssueKind.CONFLICT}
+    assert conflicts == shared
     for domain in shared:
         assert result.status(domain) is DomainStatus.CONFLICT
-        assert result.issue(domain).account_ids == tuple(sorted(groups[domain]))  # type: ignore[union-attr]
+        issue = result.issue(domain)
+        assert issue is not None
+        assert issue.account_ids == tuple(sorted(groups[domain]))
     for domain, ids in groups.items():
         if len(ids) == 1:
             assert result.status(domain) is DomainStatus.UNIQUE
@@ -115,7 +144,7 @@ def test_universities_sharing_a_domain_are_shared_when_allowed(how: str) -> None
         else OwnershipPolicy(allow_all_shared=True)
     )
     result = resolve_domain_ownership(university_accounts(), [], policy)
-    assert result.issues == ()
+    assert [i for i in result.issues if i.kind is IssueKind.CONFLICT] == []
     for domain in shared:
         assert result.status(domain) is DomainStatus.SHARED
         assert set(result.claimants(domain)) == groups[domain]
@@ -267,10 +296,12 @@ def test_bigbang_subsidiary_links_give_hierarchy_owners() -> None:
             with_owner += 1
             assert result.status(domain) is DomainStatus.SHARED
             assert result.owner(domain) == owner
-            assert result.issue(domain) is None
+            issue = result.issue(domain)
+            assert issue is None or issue.kind is not IssueKind.CONFLICT
             assert result.accounts[owner].name in result.explain(domain)
     assert with_owner, "some shared domains sit under one parent company in this data"
-    assert len(result.issues) == len(several) - with_owner
+    conflicts = [i for i in result.issues if i.kind is IssueKind.CONFLICT]
+    assert len(conflicts) == len(several) - with_owner
 
 
 def test_bigbang_everything_shared_when_allowed() -> None:
@@ -278,7 +309,7 @@ def test_bigbang_everything_shared_when_allowed() -> None:
     parent = usable_parents(accounts)
     groups, _ = declared_groups(accounts)
     result = resolve_domain_ownership(accounts, [], OwnershipPolicy(allow_all_shared=True))
-    assert result.issues == ()
+    assert [i for i in result.issues if i.kind is IssueKind.CONFLICT] == []
     for domain, ids in groups.items():
         if len(ids) > 1:
             assert result.status(domain) is DomainStatus.SHARED
@@ -299,7 +330,23 @@ def test_bigbang_personal_domains_are_never_claimed() -> None:
         for i, domain in enumerate(known)
     ]
     result = resolve_domain_ownership(accounts, contacts)
-    assert result.skipped[SkipReason.PERSONAL_DOMAIN] == len(contacts)
+    # a host some organisation declares is honoured (and reported); the rest are skipped
+    # (when the declared host is at least as specific as the list's entry)
+    def listed_as(host: str) -> str:
+        return host if host in PERSONAL.free | PERSONAL.disposable else registrable_domain(host)
+
+    honoured = [
+        c
+        for c in contacts
+        if (entry := result.entry(str(c.email))) is not None
+        and any(k.kind is ClaimKind.DECLARED for k in entry.claims)
+        and entry.domain.count(".") >= listed_as(c.email.domain).count(".")  # type: ignore[union-attr]
+    ]
+    # (an alumni forwarder among them is skipped as an excluded host)
+    skipped = result.skipped[SkipReason.PERSONAL_DOMAIN] + result.skipped.get(
+        SkipReason.EXCLUDED_HOST, 0
+    )
+    assert skipped == len(contacts) - len(honoured)
     for domain in known:
         try:
             folded = registrable_domain(domain)
@@ -308,5 +355,9 @@ def test_bigbang_personal_domains_are_never_claimed() -> None:
         # A personal host under a company's domain (a mail service of a big company)
         # skips its contacts; the company's registrable domain itself stays claimable.
         if PERSONAL.is_personal(folded):
-            assert result.claimants(folded) == ()
-    assert not any(PERSONAL.is_personal(c.domain) for c in result.claims)
+            declarers = {a.id for a in accounts if folded in a.domains}
+            assert set(result.claimants(folded)) == declarers
+    for claim in result.claims:
+        if PERSONAL.is_personal(claim.domain):
+            assert claim.kind is ClaimKind.DECLARED
+            assert result.issue(claim.domain) is not None

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from stakeholder import (
     Account,
+    ClaimKind,
     Contact,
     DomainOwnership,
     DomainStatus,
+    IssueKind,
     OwnershipPolicy,
     SyncMode,
     registrable_domain,
@@ -129,7 +131,7 @@ def test_statuses_owners_and_issues_agree(
         if entry.status is DomainStatus.UNIQUE:
             assert len(entry.claimants) == 1
             assert result.owner(domain) == entry.claimants[0]
-            assert entry.issue is None
+            assert entry.issue is None or entry.issue.kind is not IssueKind.CONFLICT
         else:
             assert len(entry.claimants) >= 2
             assert result.owner(domain) == entry.hierarchy_owner
@@ -140,8 +142,12 @@ def test_statuses_owners_and_issues_agree(
             assert entry.hierarchy_owner is None
             assert entry.issue.reason
             assert entry.issue.suggestion
-    assert {i.domain for i in result.issues} == conflicts
-    assert len(result.issues) == len(conflicts)
+    assert {i.domain for i in result.issues if i.kind is IssueKind.CONFLICT} == conflicts
+    # one issue per domain, and a claimed domain's entry carries its issue
+    assert len({i.domain for i in result.issues}) == len(result.issues)
+    for issue in result.issues:
+        entry = result.domains.get(issue.domain)
+        assert entry is None or entry.issue == issue
     for account_id, account in result.accounts.items():
         owns_unique = any(
             result.domains[c.domain].status is DomainStatus.UNIQUE for c in account.claims
@@ -158,11 +164,15 @@ def test_allowing_a_domain_as_shared_never_adds_a_sync_issue(
     before = resolve_domain_ownership(accs, cons, policy)
     wider = attrs.evolve(policy, shared_domains=policy.shared_domains | {domain})
     after = resolve_domain_ownership(accs, cons, wider)
-    assert set(after.issues) <= set(before.issues)
-    assert after.issue(domain) is None
+
+    def conflicts(result: DomainOwnership) -> set[str]:
+        return {i.domain for i in result.issues if i.kind is IssueKind.CONFLICT}
+
+    assert conflicts(after) <= conflicts(before)
+    assert domain not in conflicts(after)
     assert after.claims == before.claims
     everything = resolve_domain_ownership(accs, cons, attrs.evolve(policy, allow_all_shared=True))
-    assert everything.issues == ()
+    assert conflicts(everything) == set()
 
 
 @given(world=worlds, more=st.integers(1, 3))
@@ -184,12 +194,18 @@ def test_personal_and_internal_domains_are_never_claimed(
 ) -> None:
     accs, cons, policy = world
     result = resolve_domain_ownership(accs, cons, policy)
+    declared = {h for a in accs for h in a.domains}
     for claim in result.claims:
-        assert not policy.personal_domains.is_personal(claim.domain)
-        assert claim.domain not in policy.internal_domains
+        if policy.personal_domains.is_personal(claim.domain):
+            # only a declaration makes a personal host claimed, and it is reported
+            assert claim.domain in declared
+            assert claim.kind is ClaimKind.DECLARED
+            assert result.issue(claim.domain) is not None
+        assert policy.internal_match(claim.domain) is None
     for host in PERSONAL_HOSTS:
-        assert result.owner(host) is None
-        assert result.claimants(host) == ()
+        if host not in declared:
+            assert result.owner(host) is None
+            assert result.claimants(host) == ()
     for host in policy.internal_domains:
         assert result.owner(host) is None
 
@@ -217,11 +233,12 @@ def test_every_declared_company_domain_is_claimed_by_its_account(
     for account_id, account in result.accounts.items():
         source = next(a for a in accs if a.id == account_id)
         for host in source.domains:
-            domain = registrable_domain(host)
-            if policy.personal_domains.is_personal(domain) or domain in policy.internal_domains:
-                assert account_id not in result.claimants(domain)
+            # host level: the declared host itself, personal or not; never an internal one
+            if policy.internal_match(host) is not None:
+                assert account_id not in result.claimants(host)
             else:
-                assert account_id in result.claimants(domain)
+                assert account_id in result.claimants(host)
+                assert result.key(host) == host
         claimed = {c.domain for c in account.claims}
         assert account.dominant is None or account.dominant in claimed
 
@@ -244,3 +261,51 @@ def test_the_fast_fold_agrees_with_registrable_domain(host: str) -> None:
     from stakeholder._ownership import _registrable_of_canonical_host
 
     assert _registrable_of_canonical_host(host) == registrable_domain(host)
+
+
+# --------------------------------------------------------------------------- issue 10
+
+
+@given(world=worlds, data=st.data())
+def test_a_contact_of_another_account_at_a_declared_host_never_changes_its_owner(
+    world: tuple[list[Account], list[Contact], OwnershipPolicy], data: st.DataObject
+) -> None:
+    accs, cons, policy = world
+    before = resolve_domain_ownership(accs, cons, policy)
+    sources = {a.id: a for a in accs if a.id in before.accounts}
+    declared = sorted(
+        (h, account_id)
+        for account_id, source in sources.items()
+        for h in source.domains
+        if policy.internal_match(h) is None
+    )
+    if not declared or len(before.accounts) < 2:
+        return
+    host, declarer = data.draw(st.sampled_from(declared))
+    other = data.draw(st.sampled_from(sorted(a for a in before.accounts if a != declarer)))
+    local = data.draw(st.sampled_from(["stray", "x.y", "z9"]))
+    stray = Contact(id="stray-contact", account_id=other, email=f"{local}@{host}")
+    after = resolve_domain_ownership(accs, [*cons, stray], policy)
+    assert after.owner(host) == before.owner(host)
+    assert after.claimants(host) == before.claimants(host)
+    assert after.status(host) == before.status(host)
+
+
+@given(world=worlds, data=st.data())
+def test_longest_declared_host_wins_whatever_the_input_order(
+    world: tuple[list[Account], list[Contact], OwnershipPolicy], data: st.DataObject
+) -> None:
+    accs, cons, policy = world
+    expected = resolve_domain_ownership(accs, cons, policy)
+    again = resolve_domain_ownership(
+        data.draw(st.permutations(accs)), data.draw(st.permutations(cons)), policy
+    )
+    for host in ALL_HOSTS:
+        probe = f"someone@deep.{host}"
+        assert again.key(probe) == expected.key(probe)
+        assert again.owner(probe) == expected.owner(probe)
+        # the key is the longest claimed host that holds the address
+        key = expected.key(probe)
+        holders = [d for d in expected.domains if f"deep.{host}".endswith("." + d)]
+        if holders:
+            assert key == max(holders, key=len)

@@ -46,12 +46,14 @@ from stakeholder._model import (
 
 # ownership
 from stakeholder._ownership import (
+    DEFAULT_FORWARDING_PATTERNS,
     AccountOwnership,
     ClaimedDomain,
     ClaimKind,
     DomainClaim,
     DomainOwnership,
     DomainStatus,
+    IssueKind,
     OwnershipPolicy,
     SkipReason,
     SyncIssue,
@@ -168,6 +170,7 @@ __all__ = [
     "CopyAction",
     "CorporateCopy",
     "DEFAULT_CASCADE",
+    "DEFAULT_FORWARDING_PATTERNS",
     "DecisionRepository",
     "DomainClaim",
     "DomainOwnership",
@@ -183,6 +186,7 @@ __all__ = [
     "InvalidEmail",
     "InvalidPhone",
     "InvalidRecord",
+    "IssueKind",
     "MailHeaders",
     "MatchLink",
     "MatchOn",

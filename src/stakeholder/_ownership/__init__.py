@@ -24,12 +24,14 @@ from stakeholder._ownership._claims import (
     DomainClaim,
     SyncIssue,
 )
+from stakeholder._ownership._hosts import DEFAULT_FORWARDING_PATTERNS
 from stakeholder._ownership._hosts import (
     _registrable_of_canonical_host as _registrable_of_canonical_host,
 )
 from stakeholder._ownership._policy import (
     ClaimKind,
     DomainStatus,
+    IssueKind,
     OwnershipPolicy,
     SkipReason,
     SyncMode,
@@ -39,12 +41,14 @@ from stakeholder._ownership._report import fold_domain as fold_domain
 from stakeholder._ownership._resolve import resolve_domain_ownership
 
 __all__ = [
+    "DEFAULT_FORWARDING_PATTERNS",
     "AccountOwnership",
     "ClaimKind",
     "ClaimedDomain",
     "DomainClaim",
     "DomainOwnership",
     "DomainStatus",
+    "IssueKind",
     "OwnershipPolicy",
     "SkipReason",
     "SyncIssue",

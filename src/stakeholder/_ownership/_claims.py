@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from stakeholder._ownership._policy import ClaimKind, DomainStatus, SyncMode
+from stakeholder._ownership._policy import ClaimKind, DomainStatus, IssueKind, SyncMode
 
 
 @attrs.frozen(order=True)
@@ -33,12 +33,22 @@ class DomainClaim:
 
 @attrs.frozen(order=True)
 class SyncIssue:
-    """A domain claimed by several accounts without permission to share it."""
+    """Something about one domain that a person should look at, with a suggested fix.
+
+    `kind` says what: `CONFLICT` (claimed by several accounts without permission to
+    share it), `DECLARED_ELSEWHERE` (contacts of an account at a host another account
+    declares: not a claim), `PERSONAL_DECLARED` (a declared host that the personal or
+    exclusion lists name: honoured), `DOMINANT_TIE` (an account's most frequent contact
+    domains tie: no dominant domain) or `TOO_BROAD` (more claimants than
+    `OwnershipPolicy.too_broad_claimants`). One issue per domain: findings on one domain
+    are merged into one issue of the most serious kind, in that order.
+    """
 
     domain: str
     account_ids: tuple[str, ...]
     reason: str
     suggestion: str
+    kind: IssueKind = attrs.field(default=IssueKind.CONFLICT, converter=IssueKind)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +56,7 @@ class SyncIssue:
             "account_ids": list(self.account_ids),
             "reason": self.reason,
             "suggestion": self.suggestion,
+            "kind": self.kind.value,
         }
 
     @classmethod
@@ -55,6 +66,7 @@ class SyncIssue:
             account_ids=tuple(data["account_ids"]),
             reason=data["reason"],
             suggestion=data["suggestion"],
+            kind=data.get("kind", IssueKind.CONFLICT.value),
         )
 
 
@@ -70,7 +82,11 @@ class ClaimedDomain:
       (through `Account.parent_id`, the claimant itself included) when it exists.
     - `rule`: which rule set the status: `"single claimant"`, `"shared_domains"`,
       `"allow_all_shared"`, `"hierarchy"` or `"not allowed"`.
-    - `issue`: the `SyncIssue` of a `CONFLICT`, else `None`.
+    - `issue`: the `SyncIssue` of the domain (a `CONFLICT`'s, or another kind), else
+      `None`.
+    - `too_broad`: more claimants than `OwnershipPolicy.too_broad_claimants`.
+    - `contact_sync`: the account that would own it was switched to contact sync by
+      hand (`OwnershipPolicy.contact_sync_accounts`), so `owner` is `None`.
     """
 
     domain: str
@@ -81,6 +97,8 @@ class ClaimedDomain:
     hierarchy_owner: str | None
     rule: str
     issue: SyncIssue | None = None
+    too_broad: bool = False
+    contact_sync: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +110,8 @@ class ClaimedDomain:
             "hierarchy_owner": self.hierarchy_owner,
             "rule": self.rule,
             "issue": None if self.issue is None else self.issue.to_dict(),
+            "too_broad": self.too_broad,
+            "contact_sync": self.contact_sync,
         }
 
 
@@ -108,6 +128,7 @@ class AccountOwnership:
     - `claims`: its claims; `unique_domains`: the `UNIQUE` domains it owns.
     - `skipped`: `(reason, contacts)` pairs for contacts that did not count.
     - `ignored_domains`: `(domain, reason)` for declared domains that cannot be claimed.
+    - `manual`: switched to contact sync by hand (`OwnershipPolicy.contact_sync_accounts`).
     """
 
     account_id: str
@@ -122,6 +143,7 @@ class AccountOwnership:
     unique_domains: tuple[str, ...]
     skipped: tuple[tuple[str, int], ...]
     ignored_domains: tuple[tuple[str, str], ...]
+    manual: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +159,7 @@ class AccountOwnership:
             "unique_domains": list(self.unique_domains),
             "skipped": dict(self.skipped),
             "ignored_domains": dict(self.ignored_domains),
+            "manual": self.manual,
         }
 
 

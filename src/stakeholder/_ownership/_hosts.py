@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from typing import Final
 
+import idna
+
+from stakeholder._errors import InvalidDomain
 from stakeholder._identity import (
     PersonalDomains,
+    _psl_rule_to_ascii,
     _public_suffix_length,
     registrable_domain,
 )
@@ -49,3 +54,103 @@ def _personal_test(personal: PersonalDomains) -> Callable[[str, str], bool]:
     return test
 
 
+
+
+# --------------------------------------------------------------------------- host level
+
+DEFAULT_FORWARDING_PATTERNS: Final = ("alum.*", "alumni.*")
+"""Hosts that forward mail for people rather than speak for an organisation: alumni
+forwarders (`alum.mit.edu`, `alumni.stanford.edu`). Patterns are shell-style
+(`fnmatch`), matched against the whole host."""
+
+_ICANN_RULES: set[str] = set()
+_ICANN_WILDCARDS: set[str] = set()
+_ICANN_EXCEPTIONS: set[str] = set()
+
+
+def _load_icann() -> None:
+    """The ICANN section of the bundled Public Suffix List (its private section, where
+    hosting providers and universities list their own hosts, left out)."""
+    if _ICANN_RULES:
+        return
+    blob = pkgutil.get_data("tldextract", ".tld_set_snapshot")
+    if blob is None:  # pragma: no cover - only if tldextract's packaging changes
+        raise RuntimeError("tldextract's bundled Public Suffix List snapshot is missing")
+    rules: set[str] = set()
+    in_icann = False
+    for line in blob.decode("utf-8").splitlines():
+        text = line.strip()
+        if text.startswith("// ===BEGIN ICANN"):
+            in_icann = True
+        elif text.startswith("// ===END ICANN"):
+            break
+        elif in_icann and text and not text.startswith("//"):
+            rule = text.split(" ", 1)[0]
+            try:
+                ascii_rule = _psl_rule_to_ascii(rule.lstrip("!"))
+            except idna.IDNAError:  # pragma: no cover - the PSL only lists valid names
+                continue
+            if rule.startswith("!"):
+                _ICANN_EXCEPTIONS.add(ascii_rule)
+            elif ascii_rule.startswith("*."):
+                _ICANN_WILDCARDS.add(ascii_rule[2:])
+            else:
+                rules.add(ascii_rule)
+    _ICANN_RULES.update(rules)  # last: a non-empty rule set means "loaded"
+
+
+def is_icann_suffix(host: str) -> bool:
+    """Whether `host` (canonical) is itself a public suffix in the PSL's ICANN section
+    (`co.uk`, `de`): nobody can own it, whatever an account declares."""
+    _load_icann()
+    if host in _ICANN_EXCEPTIONS:
+        return False
+    if host in _ICANN_RULES or "." not in host:
+        return True
+    return host.split(".", 1)[1] in _ICANN_WILDCARDS
+
+
+def declared_host(host: str, fold: bool) -> str:
+    """The claim key of a declared host (canonical, from `Account.domains`): the host as
+    declared, or its registrable domain when `fold` (the registrable-folding policy).
+    Raises `InvalidDomain` for a host nobody can own (an ICANN public suffix)."""
+    if fold:
+        return _registrable_of_canonical_host(host)
+    if is_icann_suffix(host):
+        raise InvalidDomain(host, f"{host!r} is a public suffix; nobody can register it")
+    return host
+
+
+def host_suffixes(host: str) -> Iterator[str]:
+    """`host`, then each parent domain: `a.b.c` gives `a.b.c`, `b.c`, `c`."""
+    yield host
+    at = host.find(".")
+    while at >= 0:
+        yield host[at + 1 :]
+        at = host.find(".", at + 1)
+
+
+def subtree_match(host: str, entries: Collection[str]) -> str | None:
+    """The longest of `entries` that is `host` or a parent domain of it, or None."""
+    if not entries:
+        return None
+    for candidate in host_suffixes(host):
+        if candidate in entries:
+            return candidate
+    return None
+
+
+def personal_match(personal: PersonalDomains, host: str, reg: str) -> str | None:
+    """The entry of the personal lists that makes `host` personal (the host itself or
+    its registrable domain `reg`), or None."""
+    if type(personal) is not PersonalDomains:
+        return (host if personal.is_personal(host) else None)
+    for candidate in (host, reg):
+        if candidate in personal.free or candidate in personal.disposable:
+            return candidate
+    return None
+
+
+def labels(host: str) -> int:
+    """How many labels `host` has: how specific a match on it is."""
+    return host.count(".") + 1

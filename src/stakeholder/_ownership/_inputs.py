@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Final
 
 from stakeholder._errors import InvalidDomain
@@ -10,7 +10,12 @@ from stakeholder._identity import (
     EmailAddress,
 )
 from stakeholder._model import Contact, Rejection
-from stakeholder._ownership._hosts import _personal_test, _registrable_of_canonical_host
+from stakeholder._ownership._hosts import (
+    _registrable_of_canonical_host,
+    labels,
+    personal_match,
+    subtree_match,
+)
 from stakeholder._ownership._policy import OwnershipPolicy, SkipReason
 from stakeholder._ownership._text import _article, _shown
 
@@ -62,40 +67,64 @@ class _ContactCounter:
     differ, and turns what is left into rejections.
     """
 
-    def __init__(self, account_ids: Iterable[str], policy: OwnershipPolicy) -> None:
+    def __init__(
+        self,
+        account_ids: Iterable[str],
+        policy: OwnershipPolicy,
+        declared: Collection[str] = frozenset(),
+    ) -> None:
         self.per_account: dict[str, dict[str, int]] = {aid: {} for aid in account_ids}
         self.skipped: dict[str, int] = {}
         self.skipped_by_account: dict[str, dict[str, int]] = {}
         self.personal_usage: dict[str, int] = {}
         self.internal_usage: dict[str, int] = {}
-        self.good: dict[str, str] = {}  # host -> registrable domain
+        self.good: dict[str, str] = {}  # host -> claim key (declared host or registrable)
         self.skip_of: dict[str, tuple[str, str]] = {}  # host -> (reason, usage key)
-        self.internal = policy.internal_domains
+        self.policy = policy
         self.personal = policy.personal_domains
-        self.is_personal = _personal_test(policy.personal_domains)
+        self.declared = declared
+        self.excluded_addresses = policy.excluded_addresses
         self.by_id: dict[str, Contact] = {}
         self.extra: dict[str, list[Contact]] = {}
         self.orphans: list[Contact] = []
         self.not_contacts: list[object] = []
 
     def fold(self, host: str) -> str | None:
-        """The registrable domain of an email host, or None (the reason in `skip_of`)."""
+        """The claim key of an email host, or None (the reason in `skip_of`).
+
+        In order: an internal host is skipped; the longest declared host that holds it is
+        its key, unless a more specific personal-list entry or exclusion covers it; an
+        excluded or personal host is skipped; else its registrable domain is the key.
+        """
+        policy = self.policy
+        internal = policy.internal_match(host)
+        if internal is not None:
+            self.skip_of[host] = (SkipReason.INTERNAL_DOMAIN.value, internal)
+            return None
         try:
-            reg = _registrable_of_canonical_host(host)
+            reg: str | None = _registrable_of_canonical_host(host)
         except InvalidDomain:
-            # Some mail providers sit on a public suffix (dyndns.org): still personal.
-            reason = (
-                SkipReason.PERSONAL_DOMAIN
-                if self.personal.is_personal(host)
-                else SkipReason.NO_REGISTRABLE_DOMAIN
-            )
-            self.skip_of[host] = (reason.value, host)
+            reg = None
+        declared = subtree_match(host, self.declared)
+        personal = personal_match(self.personal, host, reg or host)
+        excluded = policy.exclusion(host)
+        excluded_at = (
+            None if excluded is None else (host if "*" in excluded else excluded)
+        )
+        if declared is not None and all(
+            other is None or labels(declared) >= labels(other)
+            for other in (personal, excluded_at)
+        ):
+            self.good[host] = declared
+            return declared
+        if excluded_at is not None:
+            self.skip_of[host] = (SkipReason.EXCLUDED_HOST.value, excluded_at)
             return None
-        if reg in self.internal:
-            self.skip_of[host] = (SkipReason.INTERNAL_DOMAIN.value, reg)
+        if personal is not None:
+            self.skip_of[host] = (SkipReason.PERSONAL_DOMAIN.value, personal)
             return None
-        if self.is_personal(host, reg):
-            self.skip_of[host] = (SkipReason.PERSONAL_DOMAIN.value, reg)
+        if reg is None:
+            self.skip_of[host] = (SkipReason.NO_REGISTRABLE_DOMAIN.value, host)
             return None
         self.good[host] = reg
         return reg
@@ -122,6 +151,7 @@ class _ContactCounter:
         email_type = EmailAddress
         contact_type = Contact
         skip = self.skip
+        excluded = self.excluded_addresses
         for contact in contacts:
             if not isinstance(contact, contact_type):
                 self.not_contacts.append(contact)
@@ -141,6 +171,9 @@ class _ContactCounter:
                 continue
             email = contact.email
             if isinstance(email, email_type):
+                if excluded and f"{email.local}@{email.domain}" in excluded:
+                    skip(contact.account_id, _EXCLUDED_ADDRESS, "")
+                    continue
                 host = email.domain
                 reg = good_get(host)
                 if reg is None:
@@ -162,6 +195,9 @@ class _ContactCounter:
         account_id = contact.account_id
         email = contact.email
         if isinstance(email, EmailAddress):
+            if f"{email.local}@{email.domain}" in self.excluded_addresses:
+                self.skip(account_id, _EXCLUDED_ADDRESS, "", -1)
+                return
             reg = self.good.get(email.domain)
             if reg is not None:
                 _bump(self.per_account[account_id], reg, -1)
@@ -222,6 +258,7 @@ class _ContactCounter:
 
 _NO_EMAIL: Final = SkipReason.NO_EMAIL.value
 _INVALID_EMAIL: Final = SkipReason.INVALID_EMAIL.value
+_EXCLUDED_ADDRESS: Final = SkipReason.EXCLUDED_ADDRESS.value
 _PERSONAL: Final = SkipReason.PERSONAL_DOMAIN.value
 _INTERNAL: Final = SkipReason.INTERNAL_DOMAIN.value
 

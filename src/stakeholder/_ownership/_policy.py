@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+import fnmatch
+from collections.abc import Iterable
+from typing import Any, Final
 
 import attrs
 
 from stakeholder._errors import InvalidDomain
 from stakeholder._identity import (
+    EmailAddress,
     PersonalDomains,
+    normalize_host,
     registrable_domain,
+)
+from stakeholder._ownership._hosts import (
+    DEFAULT_FORWARDING_PATTERNS,
+    is_icann_suffix,
+    subtree_match,
 )
 
 
@@ -45,21 +54,84 @@ class SkipReason(enum.StrEnum):
     PERSONAL_DOMAIN = "personal domain"
     INTERNAL_DOMAIN = "internal domain"
     NO_REGISTRABLE_DOMAIN = "no registrable domain"
+    EXCLUDED_HOST = "excluded host"
+    EXCLUDED_ADDRESS = "excluded address"
+
+
+class IssueKind(enum.StrEnum):
+    """What a `SyncIssue` reports (one issue per domain; see docs/ownership.md)."""
+
+    CONFLICT = "conflict"
+    DECLARED_ELSEWHERE = "declared_elsewhere"
+    PERSONAL_DECLARED = "personal_declared"
+    DOMINANT_TIE = "dominant_tie"
+    TOO_BROAD = "too_broad"
 
 
 
 
-def _registrable_set(value: Any) -> frozenset[str]:
-    """Domains folded to their registrable domain; raises `InvalidDomain` for bad ones."""
+def _host_set(value: Any) -> frozenset[str]:
+    """Hosts in canonical form, kept as written (a host stands for itself and its
+    subdomains); raises `InvalidDomain` for an IP, an empty host or an ICANN public
+    suffix (`co.uk`), which nobody can own."""
     if value is None:
         return frozenset()
     if isinstance(value, str):
         value = (value,)
-    return frozenset(registrable_domain(d) for d in value)
+    hosts = set()
+    for raw in value:
+        host = normalize_host(raw)
+        if is_icann_suffix(host):
+            raise InvalidDomain(raw, f"{host!r} is a public suffix; nobody can register it")
+        hosts.add(host)
+    return frozenset(hosts)
+
+
+def _address_set(value: Any) -> frozenset[str]:
+    """Email addresses in canonical form; raises `InvalidEmail` for a bad one."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(str(EmailAddress.parse(v)) for v in value)
+
+
+def _ids(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(str(v) for v in value)
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    return tuple(sorted({str(v).strip().lower() for v in value}))
 
 
 def _personal(value: PersonalDomains | None) -> PersonalDomains:
     return PersonalDomains.default() if value is None else value
+
+
+def _folded(hosts: frozenset[str]) -> frozenset[str]:
+    out = set()
+    for host in hosts:
+        try:
+            out.add(registrable_domain(host))
+        except InvalidDomain:
+            out.add(host)
+    return frozenset(out)
+
+
+_SHOWN: Final = 10
+
+
+def _listed(name: str, values: Iterable[str]) -> str:
+    items = sorted(values)
+    shown = ", ".join(items[:_SHOWN])
+    more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return f"{name}: {shown}{more}"
 
 
 @attrs.frozen
@@ -68,24 +140,56 @@ class OwnershipPolicy:
 
     - `secondary_min_contacts` (3): contacts an account needs at a non-dominant domain to
       claim it as `SECONDARY`.
-    - `shared_domains`: domains allowed on several accounts (status `SHARED`).
+    - `shared_domains`: hosts allowed on several accounts (status `SHARED`); an entry
+      covers its subdomains.
     - `allow_all_shared` (False): allow every domain on several accounts.
-    - `internal_domains`: our own company's domains; never claimed, their people internal.
-    - `personal_domains`: free and disposable mail; never claimed (default:
-      `PersonalDomains.default()`).
+    - `internal_domains`: our own company's hosts; never claimed, their people internal.
+      An entry covers its own subtree only (`stat.math.ethz.ch` leaves `ethz.ch` alone).
+    - `personal_domains`: free and disposable mail; never claimed from contacts (default:
+      `PersonalDomains.default()`); a host an account *declares* is honoured even when
+      listed, and reported as an issue.
+    - `fold_to_registrable` (False): the old behaviour: declared, shared and internal
+      hosts fold to their registrable domain (`gen.pge.com` means `pge.com`).
+    - `contact_sync_accounts`: account ids switched to contact sync by hand: only their
+      known contacts route to them; their domains stay theirs in ownership reports.
+    - `excluded_hosts`, `excluded_host_patterns` (default `DEFAULT_FORWARDING_PATTERNS`:
+      `alum.*`, `alumni.*`) and `excluded_addresses`: hosts and addresses that are never
+      evidence by domain (forwarders, list and bug-tracker relays, role addresses). A
+      contact there does not count towards a domain claim; a *known* contact there still
+      routes as a contact.
+    - `too_broad_claimants` (50): a host claimed by more accounts than this is "too
+      broad": it is reported, and routing decides on it in constant time.
 
-    `shared_domains` and `internal_domains` are folded to registrable domains
-    (`"mail.globex.com"` means `globex.com`); an entry that is not a registrable domain
-    (an IP, a bare public suffix such as `co.uk`) raises `InvalidDomain`.
+    Host entries are canonical host names (IDNA ASCII, lower-case); an entry that is an
+    IP or an ICANN public suffix such as `co.uk` raises `InvalidDomain`.
     """
 
     secondary_min_contacts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
-    shared_domains: frozenset[str] = attrs.field(factory=frozenset, converter=_registrable_set)
+    shared_domains: frozenset[str] = attrs.field(factory=frozenset, converter=_host_set)
     allow_all_shared: bool = False
-    internal_domains: frozenset[str] = attrs.field(
-        factory=frozenset, converter=_registrable_set
-    )
+    internal_domains: frozenset[str] = attrs.field(factory=frozenset, converter=_host_set)
     personal_domains: PersonalDomains = attrs.field(default=None, converter=_personal)
+    fold_to_registrable: bool = False
+    contact_sync_accounts: frozenset[str] = attrs.field(factory=frozenset, converter=_ids)
+    excluded_hosts: frozenset[str] = attrs.field(factory=frozenset, converter=_host_set)
+    excluded_host_patterns: tuple[str, ...] = attrs.field(
+        default=DEFAULT_FORWARDING_PATTERNS, converter=_patterns
+    )
+    excluded_addresses: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_address_set
+    )
+    too_broad_claimants: int = attrs.field(default=50, validator=attrs.validators.ge(1))
+    _shared_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    _internal_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        fold = self.fold_to_registrable
+        object.__setattr__(
+            self, "_shared_folded", _folded(self.shared_domains) if fold else frozenset()
+        )
+        object.__setattr__(
+            self, "_internal_folded", _folded(self.internal_domains) if fold else frozenset()
+        )
 
     @secondary_min_contacts.validator
     def _check_int(self, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -93,33 +197,63 @@ class OwnershipPolicy:
             raise TypeError(f"secondary_min_contacts must be an int, not {value!r}")
 
     def is_shared(self, domain: str) -> bool:
-        """Whether several accounts may claim `domain` (a registrable domain)."""
-        return self.allow_all_shared or domain in self.shared_domains
+        """Whether several accounts may claim `domain` (a claimed host)."""
+        if self.allow_all_shared:
+            return True
+        if self.fold_to_registrable:
+            return _fold_or_self(domain) in self._shared_folded
+        return subtree_match(domain, self.shared_domains) is not None
+
+    def internal_match(self, host: str) -> str | None:
+        """The `internal_domains` entry whose subtree holds `host` (canonical), or None."""
+        if not self.internal_domains:
+            return None
+        if self.fold_to_registrable:
+            reg = _fold_or_self(host)
+            return reg if reg in self._internal_folded else None
+        return subtree_match(host, self.internal_domains)
 
     def is_internal(self, domain: str) -> bool:
         """Whether `domain` (any host) belongs to our own company."""
         try:
-            return registrable_domain(domain) in self.internal_domains
+            host = normalize_host(domain)
         except InvalidDomain:
             return False
+        return self.internal_match(host) is not None
+
+    def exclusion(self, host: str) -> str | None:
+        """The `excluded_hosts` entry or `excluded_host_patterns` pattern that makes
+        `host` (canonical) never evidence by domain, or None."""
+        found = subtree_match(host, self.excluded_hosts)
+        if found is not None:
+            return found
+        for pattern in self.excluded_host_patterns:
+            if fnmatch.fnmatchcase(host, pattern):
+                return pattern
+        return None
 
     def describe(self) -> str:
-        """The policy in one line, for explanations."""
+        """The policy in one line, for explanations (long lists are cut short)."""
         shared = (
             "every domain may be shared (allow_all_shared)"
             if self.allow_all_shared
             else (
-                f"shared_domains: {', '.join(sorted(self.shared_domains))}"
+                _listed("shared_domains", self.shared_domains)
                 if self.shared_domains
                 else "no domain may be shared"
             )
         )
         internal = (
-            f"internal_domains: {', '.join(sorted(self.internal_domains))}"
+            _listed("internal_domains", self.internal_domains)
             if self.internal_domains
             else "no internal domains"
         )
-        return f"secondary_min_contacts={self.secondary_min_contacts}; {shared}; {internal}"
+        parts = [f"secondary_min_contacts={self.secondary_min_contacts}", shared, internal]
+        if self.fold_to_registrable:
+            parts.append("hosts fold to registrable domains (fold_to_registrable)")
+        if self.contact_sync_accounts:
+            parts.append(_listed("contact_sync_accounts", self.contact_sync_accounts))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +262,17 @@ class OwnershipPolicy:
             "allow_all_shared": self.allow_all_shared,
             "internal_domains": sorted(self.internal_domains),
             "personal_domains": len(self.personal_domains),
+            "fold_to_registrable": self.fold_to_registrable,
+            "contact_sync_accounts": sorted(self.contact_sync_accounts),
+            "excluded_hosts": sorted(self.excluded_hosts),
+            "excluded_host_patterns": list(self.excluded_host_patterns),
+            "excluded_addresses": sorted(self.excluded_addresses),
+            "too_broad_claimants": self.too_broad_claimants,
         }
 
 
+def _fold_or_self(host: str) -> str:
+    try:
+        return registrable_domain(host)
+    except InvalidDomain:
+        return host

@@ -12,10 +12,17 @@ import attrs
 from stakeholder._errors import InvalidDomain, UnknownAccount
 from stakeholder._identity import (
     EmailAddress,
+    normalize_host,
     registrable_domain,
 )
 from stakeholder._model import Account, Rejection
 from stakeholder._ownership._claims import AccountOwnership, ClaimedDomain, DomainClaim, SyncIssue
+from stakeholder._ownership._hosts import (
+    _registrable_of_canonical_host,
+    labels,
+    personal_match,
+    subtree_match,
+)
 from stakeholder._ownership._policy import ClaimKind, DomainStatus, OwnershipPolicy, SyncMode
 from stakeholder._ownership._text import _accounts, _contacts, _count, _were
 
@@ -67,6 +74,18 @@ def _account_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return value if isinstance(value, _AccountTable) else _frozen_mapping(value)
 
 
+def _host_of(value: str) -> str:
+    """The canonical host of a host or an email address."""
+    if not isinstance(value, str):
+        raise InvalidDomain(value, f"expected a string, got {type(value).__name__}")
+    if "@" in value:
+        return EmailAddress.parse(value).domain
+    return normalize_host(value)
+
+
+_SHOWN: Final = 10
+
+
 def fold_domain(value: str) -> str:
     """The registrable domain of a host, a URL-less domain or an email address.
 
@@ -110,9 +129,46 @@ class DomainOwnership:
 
     # ----------------------------------------------------------------- look-ups
 
+    def key(self, domain: str) -> str:
+        """The claim key an address or host falls under: the longest claimed host that
+        holds it (`gen.pge.com` before `pge.com`), else its registrable domain (else
+        the host itself). Raises `InvalidEmail` or `InvalidDomain` for bad input."""
+        host = _host_of(domain)
+        found = subtree_match(host, self.domains)
+        if found is not None:
+            return found
+        try:
+            return _registrable_of_canonical_host(host)
+        except InvalidDomain:
+            return host
+
     def entry(self, domain: str) -> ClaimedDomain | None:
-        """The `ClaimedDomain` for `domain` (folded), or `None` when nobody claims it."""
-        return self.domains.get(fold_domain(domain))
+        """The `ClaimedDomain` for an address or host (the longest claimed host that
+        holds it), or `None` when nobody claims it, or when a more specific personal
+        list entry or exclusion covers the host (`alum.mit.edu` under `mit.edu`)."""
+        key = self.key(domain)
+        found = self.domains.get(key)
+        if found is not None and self._shadowed(_host_of(domain), key):
+            return None
+        return found
+
+    def _shadowed(self, host: str, key: str) -> bool:
+        """Whether a personal-list entry or exclusion more specific than the claimed
+        `key` covers `host` (exclusions come first)."""
+        if host == key:
+            return False
+        policy = self.policy
+        try:
+            reg = _registrable_of_canonical_host(host)
+        except InvalidDomain:
+            reg = host
+        personal = personal_match(policy.personal_domains, host, reg)
+        if personal is not None and labels(personal) > labels(key):
+            return True
+        excluded = policy.exclusion(host)
+        if excluded is None:
+            return False
+        return labels(host if "*" in excluded else excluded) > labels(key)
 
     def owner(self, domain: str) -> str | None:
         """The account unknown addresses at `domain` belong to, or `None`.
@@ -147,7 +203,7 @@ class DomainOwnership:
     def usage(self, domain: str) -> tuple[tuple[str, int], ...]:
         """`(account_id, contacts)` for every account with counted contacts at `domain`
         (folded), most contacts first, claimed or not."""
-        return _by_count(self.domain_usage.get(fold_domain(domain), {}))
+        return _by_count(self.domain_usage.get(self.key(domain), {}))
 
     def _account(self, account_id: str) -> AccountOwnership:
         found = self.accounts.get(account_id)
@@ -181,27 +237,25 @@ class DomainOwnership:
         """Why `domain` belongs where it does, in plain language: the claimants and their
         claims with contact counts, the rule that set the status, and the policy."""
         raw = domain
-        folded = fold_domain(domain)
+        host = _host_of(domain)
+        folded = self.key(domain)
         lines: list[str] = []
         head = folded if folded == raw else f"{folded} (from {raw!r})"
         found = self.domains.get(folded)
         policy = self.policy
-        if policy.personal_domains.is_personal(folded):
-            count = self.personal_usage.get(folded, 0)
+        internal = policy.internal_match(host)
+        if internal is not None:
+            count = self.internal_usage.get(internal, 0)
             lines.append(
-                f"{head} is a personal mail domain (free or disposable mail) under the "
-                f"policy's personal_domains, so no account ever claims it; "
-                f"{_were(count)} skipped (not counted towards any account's domains)."
+                f"{head} is under {internal}, one of our internal_domains, so no account "
+                f"ever claims it; {_were(count)} skipped (internal people)."
             )
             return "\n".join(lines)
-        if folded in policy.internal_domains:
-            count = self.internal_usage.get(folded, 0)
-            lines.append(
-                f"{head} is one of our internal_domains, so no account ever claims it; "
-                f"{_were(count)} skipped (internal people)."
-            )
-            return "\n".join(lines)
-        usage = self.usage(folded)
+        if found is None:
+            listed = self._listed(host, folded)
+            if listed is not None:
+                return f"{head} {listed}"
+        usage = _by_count(self.domain_usage.get(folded, {}))
         if found is None:
             lines.append(f"{head} is not claimed by any account.")
             if not usage:
@@ -224,21 +278,58 @@ class DomainOwnership:
             f"{_accounts(len(found.claimants))}."
         )
         lines.extend(
-            f"- {self._label(c.account_id)}: {self._claim_text(c)}" for c in found.claims
+            f"- {self._label(c.account_id)}: {self._claim_text(c)}"
+            for c in found.claims[:_SHOWN]
         )
+        if len(found.claims) > _SHOWN:
+            lines.append(f"- and {len(found.claims) - _SHOWN} more claimants.")
         others = [(a, n) for a, n in usage if a not in found.claimants]
         if others:
             lines.append(
                 "Also used, without a claim, by "
-                + ", ".join(f"{self._label(a)} ({_contacts(n)})" for a, n in others)
+                + ", ".join(f"{self._label(a)} ({_contacts(n)})" for a, n in others[:_SHOWN])
+                + (f" and {len(others) - _SHOWN} more" if len(others) > _SHOWN else "")
                 + "."
             )
         lines.append(f"Rule: {self._rule_text(found)}")
+        if found.contact_sync:
+            owner = found.hierarchy_owner or found.claimants[0]
+            lines.append(
+                f"Manual choice: {self._label(owner)} is switched to contact sync "
+                "(OwnershipPolicy.contact_sync_accounts), so only its known contacts "
+                f"route to it; unknown addresses at {folded} route to no account by domain."
+            )
+        if found.too_broad:
+            lines.append(
+                f"Too broad: more than too_broad_claimants={policy.too_broad_claimants} "
+                "accounts claim it; routing decides on it in constant time and lists a "
+                "capped set of candidates."
+            )
         if found.issue is not None:
-            lines.append(f"Sync issue: {found.issue.reason}")
+            lines.append(f"Sync issue ({found.issue.kind.value}): {found.issue.reason}")
             lines.append(f"Suggested fix: {found.issue.suggestion}")
         lines.append(f"Policy: {policy.describe()}.")
         return "\n".join(lines)
+
+    def _listed(self, host: str, key: str) -> str | None:
+        """Why an unclaimed host is never evidence by domain (personal, excluded), or
+        None when no list names it."""
+        policy = self.policy
+        excluded = policy.exclusion(host)
+        if excluded is not None:
+            return (
+                f"is excluded from domain evidence by the policy ({excluded}: forwarders, "
+                "relays and the like), so no account claims it and unknown addresses "
+                "there route to no account; known contacts there still count."
+            )
+        if policy.personal_domains.is_personal(host):
+            count = self.personal_usage.get(key, 0)
+            return (
+                "is a personal mail domain (free or disposable mail) under the "
+                "policy's personal_domains, so no account ever claims it; "
+                f"{_were(count)} skipped (not counted towards any account's domains)."
+            )
+        return None
 
     def explain_account(self, account_id: str) -> str:
         """One account's ownership in plain language: its mode and why, its contacts
@@ -252,13 +343,24 @@ class DomainOwnership:
                 f"{self._label(account_id)} is in domain sync: it owns "
                 f"{_count(len(unique), 'unique domain')} ({', '.join(unique)})."
             )
+        elif acc.manual:
+            lines.append(
+                f"{self._label(account_id)} is in contact sync by a manual choice "
+                "(OwnershipPolicy.contact_sync_accounts): only its known contacts count"
+                + (
+                    f"; its unique domains ({', '.join(unique)}) stay its own in this "
+                    "report."
+                    if unique
+                    else "."
+                )
+            )
         else:
             lines.append(
                 f"{self._label(account_id)} is in contact sync: it owns no unique domain, "
                 "so only its known contacts count."
             )
         owned = sorted(d for d, e in self.domains.items() if e.hierarchy_owner == account_id)
-        if owned:
+        if owned and not acc.manual:
             lines.append(
                 f"It is the hierarchy owner of {', '.join(owned)}: addresses there that are "
                 "not known contacts come to it (domain sync for those domains)."
@@ -327,7 +429,7 @@ class DomainOwnership:
     def _rule_text(self, found: ClaimedDomain) -> str:
         if found.rule == "single claimant":
             return (
-                f"one account claims it, so it is unique: {found.owner} owns every "
+                f"one account claims it, so it is unique: {found.claimants[0]} owns every "
                 "address there (domain sync)."
             )
         if found.hierarchy_owner is not None:
@@ -554,6 +656,7 @@ class _AccountTable(Mapping[str, AccountOwnership]):
     ignored: Mapping[str, list[tuple[str, str]]]
     domains: Mapping[str, ClaimedDomain]
     parent: Mapping[str, str]
+    manual: frozenset[str] = frozenset()
     _built: dict[str, AccountOwnership] = attrs.field(factory=dict)
     _order: list[str] = attrs.field(factory=list)
 
@@ -606,7 +709,7 @@ class _AccountTable(Mapping[str, AccountOwnership]):
             account_id=account_id,
             name=account.name,
             parent_id=self.parent.get(account_id),
-            mode=SyncMode.DOMAIN if unique else SyncMode.CONTACT,
+            mode=SyncMode.DOMAIN if unique and account_id not in self.manual else SyncMode.CONTACT,
             contacts=counted + sum(skipped.values()),
             counted=counted,
             domain_contacts=_by_count(counts),
@@ -615,6 +718,7 @@ class _AccountTable(Mapping[str, AccountOwnership]):
             unique_domains=unique,
             skipped=tuple(sorted(skipped.items())),
             ignored_domains=tuple(sorted(self.ignored.get(account_id, ()))),
+            manual=account_id in self.manual,
         )
 
 

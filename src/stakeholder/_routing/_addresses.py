@@ -62,7 +62,7 @@ def is_automated_address(address: EmailAddress | str) -> bool:
 
 
 # Verdict classes: what one address contributes.
-_INVALID, _INTERNAL, _AUTOMATED, _STRONG, _WEAK, _NONE = range(6)
+_INVALID, _INTERNAL, _AUTOMATED, _STRONG, _WEAK, _NONE, _BROAD = range(7)
 
 _ROLE_RANK: Final[Mapping[str, int]] = {
     Role.FROM.value: 0,

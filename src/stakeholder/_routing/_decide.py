@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
-from stakeholder._errors import InvalidRecord
+from stakeholder._errors import ConfigurationError, InvalidRecord
 from stakeholder._model import (
     Communication,
     Role,
 )
+from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing._addresses import (
+    _BROAD,
     _INTERNAL,
     _INVALID,
     _NONE,
@@ -89,15 +92,32 @@ def _override_evidence(o: Override) -> Evidence:
     )
 
 
+class _ThreadMemory(OrderedDict[str, frozenset[str]]):
+    """What evidence decided per thread, for at most `size` threads: the least recently
+    updated thread is forgotten first (a bounded memory for endless batches)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def learn(self, thread_id: str, accounts: frozenset[str]) -> None:
+        if self.size <= 0:
+            return
+        self[thread_id] = accounts
+        self.move_to_end(thread_id)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
 def _decide(
     comm: Communication,
     index: RoutingIndex,
-    memory: dict[str, frozenset[str]] | None,
+    memory: _ThreadMemory | None,
 ) -> RoutingDecision:
     """Route `comm`; with a batch's `memory`, use and update its thread memory."""
     decision, learned = _judge(comm, index, memory)
     if memory is not None and learned and comm.thread_id is not None:
-        memory[comm.thread_id] = frozenset(learned)
+        memory.learn(comm.thread_id, frozenset(learned))
     if index._comm_overrides or index._thread_overrides:
         override = index._override(comm)
         if override is not None:
@@ -131,9 +151,12 @@ def _judge(
     sender_accounts: set[str] = set()
     strong: dict[str, int] = {}
     by_contact: set[str] = set()
+    by_override: set[str] = set()
     weak: list[_Verdict] = []
+    broad: list[_Verdict] = []
     external = internal = invalid = 0
     memo_get = index._memo.get
+    sticky = index.has_sticky_overrides
     for participant in comm.participants:
         role = participant.role
         rank = _ROLE_RANK[role._value_]
@@ -141,6 +164,11 @@ def _judge(
         verdict = memo_get(raw)
         if verdict is None:
             verdict = index._verdict(raw)
+        if sticky:
+            rerouted = index._sticky(verdict, comm.occurred_at)
+            if rerouted is not None:
+                verdict = rerouted
+                by_override.update(verdict.accounts)
         key = verdict.key
         current = best.get(key)
         if current is None:
@@ -157,6 +185,9 @@ def _judge(
                 weak.append(verdict)
             elif cls == _NONE:
                 external += 1
+            elif cls == _BROAD:
+                external += 1
+                broad.append(verdict)
             elif cls == _INTERNAL:
                 internal += 1
             elif cls == _INVALID:
@@ -181,6 +212,15 @@ def _judge(
             reason="no participant has a valid email address",
         ), None
 
+    policy = index.policy
+    if policy.detect_bulk and (strong or weak or comm.headers is not None):
+        bulk = _bulk(
+            comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
+            evidence=evidence,
+        )
+        if bulk is not None:
+            return bulk, None
+
     if strong:
         partners = index._partners
         if len(strong) == 1:  # the common case: one account, nothing to rank
@@ -188,7 +228,11 @@ def _judge(
             if only not in partners:
                 single: tuple[str, ...] = (only,)
                 rule = (
-                    RoutingRule.UNIQUE_CONTACT if only in by_contact else RoutingRule.DOMAIN_SYNC
+                    RoutingRule.STICKY_OVERRIDE
+                    if only in by_override
+                    else RoutingRule.UNIQUE_CONTACT
+                    if only in by_contact
+                    else RoutingRule.DOMAIN_SYNC
                 )
                 return _decision(
                     comm, RouteStatus.ROUTED, rule, evidence, account_ids=single
@@ -201,7 +245,11 @@ def _judge(
         if customers:
             ranked = _rank(customers, strong, sender_accounts)
             rule = (
-                RoutingRule.UNIQUE_CONTACT if ranked[0] in by_contact else RoutingRule.DOMAIN_SYNC
+                RoutingRule.STICKY_OVERRIDE
+                if ranked[0] in by_override
+                else RoutingRule.UNIQUE_CONTACT
+                if ranked[0] in by_contact
+                else RoutingRule.DOMAIN_SYNC
             )
             account_ids = (*ranked, *associated)
             return _decision(
@@ -240,11 +288,83 @@ def _judge(
             comm, index, memory, weak=weak, sender_accounts=sender_accounts, evidence=evidence
         )
         return resolved, resolved.account_ids if resolved.rule in _EVIDENCE_RULES else None
+    if broad:
+        return _too_broad(comm, broad, evidence), None
     if external:
         return _decision(comm, RouteStatus.UNROUTED, RoutingRule.NO_EVIDENCE, evidence), None
     if internal:
         return _decision(comm, RouteStatus.INTERNAL, RoutingRule.INTERNAL_ONLY, evidence), None
     return _decision(comm, RouteStatus.UNROUTED, RoutingRule.AUTOMATED_ONLY, evidence), None
+
+
+def _bulk(
+    comm: Communication,
+    index: RoutingIndex,
+    *,
+    strong: dict[str, int],
+    weak: list[_Verdict],
+    sender_accounts: set[str],
+    evidence: tuple[Evidence, ...],
+) -> RoutingDecision | None:
+    """A `BULK` decision for list or bulk mail, or for participants from more accounts
+    than `RoutingPolicy.bulk_account_limit`; None for an ordinary message."""
+    policy = index.policy
+    limit = policy.bulk_account_limit
+    headers = comm.headers
+    spanned: dict[str, int] = dict(strong)
+    if len(spanned) <= limit:
+        for verdict in weak:
+            for account_id in verdict.accounts:
+                spanned[account_id] = spanned.get(account_id, 0) + 1
+    is_list = headers is not None and headers.is_bulk
+    if not is_list and len(spanned) <= limit:
+        return None
+    if is_list:
+        assert headers is not None
+        shown = [
+            f"{name}: {value}"
+            for name, value in (
+                ("List-Id", headers.list_id),
+                ("Precedence", headers.precedence),
+                ("Auto-Submitted", headers.auto_submitted),
+            )
+            if value is not None
+        ] or ["list or bulk headers"]
+        detail = f"list or bulk mail ({'; '.join(shown)[:200]})"
+    else:
+        detail = (
+            f"its external participants point at {len(spanned)} accounts, more than "
+            f"RoutingPolicy.bulk_account_limit={limit}"
+        )
+    ranked = _rank(spanned, spanned, sender_accounts)
+    cap = policy.too_broad_candidates
+    fact = Evidence(
+        kind=EvidenceKind.BULK,
+        strength=Strength.NONE,
+        account_ids=(),
+        detail=detail + "; not attributed to any account",
+    )
+    reason = f"{len(ranked)} candidate accounts" + (
+        f", the first {cap} listed" if len(ranked) > cap else ""
+    )
+    return _decision(
+        comm, RouteStatus.BULK, RoutingRule.BULK, (*evidence, fact),
+        candidates=tuple(ranked[:cap]), reason=reason,
+    )
+
+
+def _too_broad(
+    comm: Communication, broad: list[_Verdict], evidence: tuple[Evidence, ...]
+) -> RoutingDecision:
+    """Only too-broad hosts point anywhere: ambiguous between a capped list of their
+    claimants (constant time whatever the number of claimants)."""
+    candidates = sorted({a for verdict in broad for a in verdict.accounts})
+    cap = max(len(v.accounts) for v in broad)
+    return _decision(
+        comm, RouteStatus.AMBIGUOUS, RoutingRule.TOO_BROAD, evidence,
+        candidates=tuple(candidates[:cap]),
+        reason="the hosts are claimed by too many accounts to tell apart; see the evidence",
+    )
 
 
 def _verdict_key(verdict: _Verdict) -> str:
@@ -421,7 +541,13 @@ def route(comm: Communication, index: RoutingIndex) -> RoutingDecision:
     return _decide(comm, index, None)
 
 
-def route_many(comms: Iterable[Communication], index: RoutingIndex) -> Iterator[RoutingDecision]:
+def route_many(
+    comms: Iterable[Communication],
+    index: RoutingIndex,
+    *,
+    thread_memory: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[RoutingDecision]:
     """Route a batch lazily, one decision per item, in input order; never raises for an
     item (a bad one gives a `REJECTED` decision with a reason).
 
@@ -434,17 +560,34 @@ def route_many(comms: Iterable[Communication], index: RoutingIndex) -> Iterator[
     teaches it what its evidence said, so an override changes only the decisions it
     targets (override the thread id to correct a whole thread). A later tie in the
     thread is broken towards the remembered accounts. Feed communications in time order.
+
+    The memory is bounded: it keeps `thread_memory` threads (default
+    `RoutingPolicy.thread_memory`, 100,000; 0 turns it off) and forgets the least
+    recently updated thread first. `progress(done, None)` is called as decisions are
+    made (see `stakeholder._progress`).
     """
     if not isinstance(index, RoutingIndex):
         raise InvalidRecord(index, "expected a RoutingIndex (RoutingIndex.build(...))")
-    memory: dict[str, frozenset[str]] = {}
+    size = index.policy.thread_memory if thread_memory is None else thread_memory
+    if size < 0:
+        raise ConfigurationError(f"thread_memory must be at least 0, not {size}")
+    return _route_many(comms, index, _ThreadMemory(size), ProgressTicker(progress))
+
+
+def _route_many(
+    comms: Iterable[Communication],
+    index: RoutingIndex,
+    memory: _ThreadMemory,
+    ticker: ProgressTicker,
+) -> Iterator[RoutingDecision]:
     for position, item in enumerate(_objects(comms)):
         if not isinstance(item, Communication):
             yield _rejected_item(position, item, f"not a Communication: {type(item).__name__}")
-            continue
-        comm = item
-        try:
-            decision = _decide(comm, index, memory)
-        except Exception as exc:  # noqa: BLE001 - a batch never stops on one item
-            decision = _rejected_item(position, comm, f"could not be routed: {exc}")
-        yield decision
+        else:
+            try:
+                decision = _decide(item, index, memory)
+            except Exception as exc:  # noqa: BLE001 - a batch never stops on one item
+                decision = _rejected_item(position, item, f"could not be routed: {exc}")
+            yield decision
+        ticker.advance()
+    ticker.close()

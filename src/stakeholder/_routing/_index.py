@@ -24,12 +24,23 @@ from stakeholder._model import (
     Rejection,
     Role,
 )
-from stakeholder._ownership import DomainStatus, _registrable_of_canonical_host
+from stakeholder._ownership import (
+    DomainStatus,
+    OwnershipPolicy,
+    _registrable_of_canonical_host,
+)
+from stakeholder._ownership._hosts import (
+    host_suffixes,
+    labels,
+    personal_match,
+    subtree_match,
+)
 from stakeholder._routing._addresses import (
     _AUTOMATED_ARGS,
     _AUTOMATED_HOST_SUFFIXES,
     _AUTOMATED_HOSTS,
     _AUTOMATED_LOCAL,
+    _BROAD,
     _INTERNAL,
     _INVALID,
     _NONE,
@@ -61,6 +72,8 @@ class _DomainInfo:
     status: DomainStatus
     claimants: tuple[str, ...]
     owner: str | None  # the unique owner (UNIQUE) or the hierarchy owner (SHARED/CONFLICT)
+    too_broad: bool = False  # more claimants than the ownership policy's limit
+    contact_sync: bool = False  # its owner was switched to contact sync by hand
 
 
 _VerdictArgs = tuple[int, "EvidenceKind", "Strength", tuple[str, ...], str]
@@ -91,7 +104,16 @@ _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def _override_key(o: Override) -> tuple[Any, ...]:
     """Latest `at` first, then author, then reason, then the rest (total order)."""
-    return (_neg_age(o.at), o.author, o.reason, o.account_ids, o.comm_id or "", o.thread_id or "")
+    return (
+        _neg_age(o.at),
+        o.author,
+        o.reason,
+        o.account_ids,
+        o.comm_id or "",
+        o.thread_id or "",
+        o.address or "",
+        o.host or "",
+    )
 
 
 def _keep_override(
@@ -108,6 +130,66 @@ def _keep_override(
     current = table.get(target)
     if current is None or _override_key(override) < _override_key(current):
         table[target] = override
+
+
+class _Overrides:
+    """Overrides filed by target: one active per communication or thread; every sticky
+    reroute per address and per host, latest first (which one is in force depends on
+    when a communication occurred)."""
+
+    __slots__ = ("by_address", "by_comm", "by_host", "by_thread")
+
+    def __init__(self) -> None:
+        self.by_comm: dict[str, Override] = {}
+        self.by_thread: dict[str, Override] = {}
+        self.by_address: dict[str, tuple[Override, ...]] = {}
+        self.by_host: dict[str, tuple[Override, ...]] = {}
+
+    def copy(self) -> _Overrides:
+        other = _Overrides()
+        other.by_comm = dict(self.by_comm)
+        other.by_thread = dict(self.by_thread)
+        other.by_address = dict(self.by_address)
+        other.by_host = dict(self.by_host)
+        return other
+
+    def add(self, override: Override) -> None:
+        if not override.sticky:
+            _keep_override(self.by_comm, self.by_thread, override)
+            return
+        table, target = (
+            (self.by_address, override.address)
+            if override.address is not None
+            else (self.by_host, override.host)
+        )
+        assert target is not None
+        found = {*table.get(target, ()), override}
+        table[target] = tuple(sorted(found, key=_override_key))
+
+    def sticky(self, key: str, at: dt.datetime) -> Override | None:
+        """The reroute in force for canonical address `key` at `at`: the address's own,
+        else the longest host's that holds it; per target the latest made by `at`."""
+        found = self.by_address.get(key)
+        if found is not None:
+            for override in found:
+                if override.at <= at:
+                    return override
+        if self.by_host:
+            for host in host_suffixes(key[key.rfind("@") + 1 :]):
+                found = self.by_host.get(host)
+                if found is not None:
+                    for override in found:
+                        if override.at <= at:
+                            return override
+        return None
+
+    def __len__(self) -> int:
+        return (
+            len(self.by_comm)
+            + len(self.by_thread)
+            + sum(len(v) for v in self.by_address.values())
+            + sum(len(v) for v in self.by_host.values())
+        )
 
 
 class RoutingIndex:
@@ -128,15 +210,19 @@ class RoutingIndex:
         "_comm_overrides",
         "_contacts",
         "_domains",
+        "_excluded_addresses",
         "_hosts",
         "_internal",
         "_internal_suffixes",
         "_memo",
         "_names",
+        "_overrides",
+        "_own_policy",
         "_partners",
         "_patterns",
         "_personal",
         "_primary",
+        "_sticky_memo",
         "_thread_overrides",
         "accounts",
         "policy",
@@ -151,6 +237,10 @@ class RoutingIndex:
     _by_canonical: dict[str, _Verdict]
     _cache_size: int
     _comm_overrides: dict[str, Override]
+    _excluded_addresses: frozenset[str]
+    _own_policy: OwnershipPolicy | None
+    _overrides: _Overrides
+    _sticky_memo: dict[tuple[str, int], _Verdict]
     _contacts: dict[str, tuple[str, ...]]
     _domains: dict[str, _DomainInfo]
     _hosts: dict[str, _HostFacts]
@@ -272,6 +362,10 @@ class RoutingIndex:
         # domains, from ownership
         self._domains = _domain_table(ownership)
         own_policy = getattr(ownership, "policy", None)
+        self._own_policy = own_policy if isinstance(own_policy, OwnershipPolicy) else None
+        self._excluded_addresses = policy.excluded_addresses | getattr(
+            own_policy, "excluded_addresses", frozenset()
+        )
         internal: Iterable[str] = getattr(own_policy, "internal_domains", frozenset())
         self._internal = frozenset(internal)
         self._internal_suffixes = tuple(sorted("." + d for d in self._internal))
@@ -284,15 +378,13 @@ class RoutingIndex:
         self._primary = _primary_table(shared, rejections)
 
         # overrides
-        comm_ov: dict[str, Override] = {}
-        thread_ov: dict[str, Override] = {}
+        filed = _Overrides()
         for entry in _objects(overrides):
             if not isinstance(entry, Override):
                 rejections.append(Rejection.of("overrides", "not an Override", entry))
                 continue
-            _keep_override(comm_ov, thread_ov, entry)
-        self._comm_overrides = comm_ov
-        self._thread_overrides = thread_ov
+            filed.add(entry)
+        self._set_overrides(filed)
 
         self.policy = policy
         self.rejections = tuple(rejections)
@@ -303,20 +395,54 @@ class RoutingIndex:
         self._cache_size = cache_size
         return self
 
+    def _set_overrides(self, filed: _Overrides) -> None:
+        self._overrides = filed
+        self._comm_overrides = filed.by_comm
+        self._thread_overrides = filed.by_thread
+        self._sticky_memo = {}
+
     def with_overrides(self, overrides: Iterable[Override]) -> RoutingIndex:
         """A copy of this index with `overrides` added to its own (sharing the rest)."""
         other = object.__new__(RoutingIndex)
         for name in RoutingIndex.__slots__:
             object.__setattr__(other, name, getattr(self, name))
-        comm_ov = dict(self._comm_overrides)
-        thread_ov = dict(self._thread_overrides)
+        filed = self._overrides.copy()
         for override in overrides:
             if not isinstance(override, Override):
                 raise InvalidRecord(override, "expected an Override")
-            _keep_override(comm_ov, thread_ov, override)
-        other._comm_overrides = comm_ov
-        other._thread_overrides = thread_ov
+            filed.add(override)
+        other._set_overrides(filed)
         return other
+
+    @property
+    def has_sticky_overrides(self) -> bool:
+        """Whether any override reroutes an address or a host."""
+        return bool(self._overrides.by_address or self._overrides.by_host)
+
+    def _sticky(self, verdict: _Verdict, at: dt.datetime) -> _Verdict | None:
+        """The verdict of a sticky reroute in force for this address at `at`, if any."""
+        if verdict.cls == _INVALID:
+            return None
+        override = self._overrides.sticky(verdict.key, at)
+        if override is None:
+            return None
+        memo_key = (verdict.key, id(override))
+        found = self._sticky_memo.get(memo_key)
+        if found is None:
+            target = override.address or f"every address at {override.host}"
+            found = _Verdict(
+                verdict.key,
+                _STRONG,
+                EvidenceKind.OVERRIDE,
+                Strength.STRONG,
+                override.account_ids,
+                f"rerouted by {override.author} from {override.at.isoformat()} "
+                f"({target}): {override.reason} (routes it to "
+                f"{', '.join(override.account_ids)}; before it: {verdict.detail})",
+            )
+            found.by_contact = False
+            self._sticky_memo[memo_key] = found
+        return found
 
     @property
     def internal_domains(self) -> frozenset[str]:
@@ -336,8 +462,7 @@ class RoutingIndex:
     def __repr__(self) -> str:
         return (
             f"RoutingIndex(accounts={len(self.accounts)}, contact_emails={len(self._contacts)}, "
-            f"domains={len(self._domains)}, overrides="
-            f"{len(self._comm_overrides) + len(self._thread_overrides)})"
+            f"domains={len(self._domains)}, overrides={len(self._overrides)})"
         )
 
     # ---------------------------------------------------------------- per address
@@ -379,22 +504,54 @@ class RoutingIndex:
         """What routing needs to know about one host, computed once per index."""
         found = self._hosts.get(host)
         if found is None:
-            try:
-                domain = _registrable_of_canonical_host(host)
-            except InvalidDomain:
-                domain = host
-            internal = bool(self._internal) and (
-                host in self._internal or host.endswith(self._internal_suffixes)
-            )
-            automated = host in _AUTOMATED_HOSTS or host.endswith(_AUTOMATED_HOST_SUFFIXES)
-            info = self._domains.get(domain)
-            personal = None if info is not None else _personal_kind(self._personal, host, domain)
-            fallback = self._host_verdict(domain, internal, automated, info, personal)
-            found = _HostFacts(domain, internal, automated, info, personal, fallback)
+            found = self._host_facts(host)
             hosts = self._hosts
             if len(hosts) >= self._cache_size:
                 hosts.clear()
             hosts[host] = found
+        return found
+
+    def _host_facts(self, host: str) -> _HostFacts:
+        """Exclusions come first: a claimed host counts only when it is at least as
+        specific as the personal-list entry or exclusion that covers the address's host
+        (`alum.mit.edu` on a list beats `mit.edu` claimed; `berlin.de` declared and
+        listed stays claimed)."""
+        try:
+            reg = _registrable_of_canonical_host(host)
+        except InvalidDomain:
+            reg = host
+        own = self._own_policy
+        if own is not None:
+            internal = own.internal_match(host) is not None
+        else:
+            internal = bool(self._internal) and (
+                host in self._internal or host.endswith(self._internal_suffixes)
+            )
+        automated = host in _AUTOMATED_HOSTS or host.endswith(_AUTOMATED_HOST_SUFFIXES)
+        key = subtree_match(host, self._domains) if self._domains else None
+        info = None if key is None else self._domains[key]
+        personal_at = personal_match(self._personal, host, reg)
+        excluded = self._exclusion(host)
+        excluded_at = None if excluded is None else (host if "*" in excluded else excluded)
+        if key is not None and any(
+            m is not None and labels(m) > labels(key) for m in (personal_at, excluded_at)
+        ):
+            info = None  # a more specific list entry or exclusion covers this host
+        domain = reg if key is None else key
+        personal = None
+        if info is None and excluded is None and personal_at is not None:
+            personal = _personal_kind(self._personal, host, reg)
+        fallback = self._host_verdict(
+            domain, internal, automated, info, personal, excluded=None if info else excluded
+        )
+        return _HostFacts(domain, internal, automated, info, personal, fallback)
+
+    def _exclusion(self, host: str) -> str | None:
+        """The exclusion (ownership policy's, then routing policy's) covering `host`."""
+        own = self._own_policy
+        found = None if own is None else own.exclusion(host)
+        if found is None:
+            found = subtree_match(host, self.policy.excluded_hosts)
         return found
 
     def _host_verdict(
@@ -404,6 +561,8 @@ class RoutingIndex:
         automated: bool,
         info: _DomainInfo | None,
         personal: str | None,
+        *,
+        excluded: str | None = None,
     ) -> _VerdictArgs:
         """The verdict (less the address) of an address at a host when the address is not
         a known contact: internal, automated host, domain owner, shared domain, personal
@@ -418,6 +577,28 @@ class RoutingIndex:
             )
         if automated:
             return _AUTOMATED_ARGS
+        if info is not None and info.too_broad and info.owner is None:
+            cap = self.policy.too_broad_candidates
+            return (
+                _BROAD,
+                EvidenceKind.TOO_BROAD,
+                Strength.NONE,
+                info.claimants[:cap],
+                f"not a known contact; {domain} is claimed by {len(info.claimants)} "
+                "accounts, too many to tell apart (OwnershipPolicy.too_broad_claimants); "
+                f"the first {min(cap, len(info.claimants))} by id are listed",
+            )
+        if info is not None and info.contact_sync and info.owner is None and (
+            info.status is DomainStatus.UNIQUE
+        ):
+            return (
+                _NONE,
+                EvidenceKind.CONTACT_SYNC,
+                Strength.NONE,
+                (),
+                f"not a known contact; {domain} belongs to {info.claimants[0]}, which is "
+                "switched to contact sync by hand (OwnershipPolicy.contact_sync_accounts)",
+            )
         if info is not None:
             if info.status is DomainStatus.UNIQUE and info.owner is not None:
                 owner = info.owner
@@ -437,7 +618,7 @@ class RoutingIndex:
                     (owner,),
                     f"not a known contact, but {domain} is owned by {owner} alone (domain sync)",
                 )
-            between = ", ".join(info.claimants)
+            between = _some(info.claimants)
             if info.owner is not None:
                 return (
                     _WEAK,
@@ -455,6 +636,15 @@ class RoutingIndex:
                     info.claimants,
                     f"not a known contact; {domain} is {info.status.value} between {between}",
                 )
+        if excluded is not None:
+            return (
+                _NONE,
+                EvidenceKind.EXCLUDED,
+                Strength.NONE,
+                (),
+                f"not a known contact; the host is excluded from domain evidence "
+                f"({excluded}: forwarders, relays and the like)",
+            )
         if personal is not None:
             return (
                 _NONE,
@@ -478,6 +668,15 @@ class RoutingIndex:
         if _AUTOMATED_LOCAL.fullmatch(local) is not None:
             return _Verdict(key, *_AUTOMATED_ARGS)
         accounts = self._contacts.get(key)
+        if accounts is None and key in self._excluded_addresses:
+            return _Verdict(
+                key,
+                _NONE,
+                EvidenceKind.EXCLUDED,
+                Strength.NONE,
+                (),
+                "not a known contact; the address is excluded from domain evidence",
+            )
         if accounts is not None:
             if len(accounts) == 1:
                 (account_id,) = accounts
@@ -591,12 +790,17 @@ def _domain_table(ownership: OwnershipView) -> dict[str, _DomainInfo]:
         for domain, entry in entries.items():
             status = DomainStatus(entry.status)
             claimants = tuple(sorted(entry.claimants))
+            manual = bool(getattr(entry, "contact_sync", False))
             found: str | None = (
                 entry.owner if status is DomainStatus.UNIQUE else entry.hierarchy_owner
             )
-            if status is DomainStatus.UNIQUE and found is None and len(claimants) == 1:
+            if manual:
+                found = entry.owner
+            elif status is DomainStatus.UNIQUE and found is None and len(claimants) == 1:
                 found = claimants[0]
-            table[domain] = _DomainInfo(status, claimants, found)
+            table[domain] = _DomainInfo(
+                status, claimants, found, bool(getattr(entry, "too_broad", False)), manual
+            )
         return table
     hierarchy = getattr(ownership, "hierarchy_owner", None)
     for domain in sorted(_claimed_domains(ownership)):
@@ -636,3 +840,8 @@ def _primary_table(shared: Any, rejections: list[Rejection]) -> dict[str, str]:
     return table
 
 
+
+
+def _some(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:10])
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")

@@ -26,10 +26,14 @@ class RoutingRule(enum.StrEnum):
     AUTOMATED_ONLY = "automated_only"
     INTERNAL_ONLY = "internal_only"
     REJECTED = "rejected"
+    STICKY_OVERRIDE = "sticky_override"
+    BULK = "bulk"
+    TOO_BROAD = "too_broad"
 
 
 ROUTING_CONFIDENCE: Final[Mapping[str, float]] = {
     RoutingRule.OVERRIDE.value: 1.0,
+    RoutingRule.STICKY_OVERRIDE.value: 1.0,
     RoutingRule.UNIQUE_CONTACT.value: 0.95,
     RoutingRule.DOMAIN_SYNC.value: 0.85,
     RoutingRule.PARTNER.value: 0.8,
@@ -45,6 +49,8 @@ ROUTING_CONFIDENCE: Final[Mapping[str, float]] = {
     RoutingRule.AUTOMATED_ONLY.value: 0.0,
     RoutingRule.INTERNAL_ONLY.value: 0.0,
     RoutingRule.REJECTED.value: 0.0,
+    RoutingRule.BULK.value: 0.0,
+    RoutingRule.TOO_BROAD.value: 0.0,
 }
 """Rule -> confidence of the account attribution it makes (0.0 where no account is
 given). The table is documented in docs/routing.md."""
@@ -76,6 +82,17 @@ RULE_DESCRIPTIONS: Final[Mapping[str, str]] = {
     RoutingRule.AUTOMATED_ONLY.value: "only automated senders and invalid addresses take part",
     RoutingRule.INTERNAL_ONLY.value: "only our own people take part",
     RoutingRule.REJECTED.value: "the communication cannot be routed at all",
+    RoutingRule.STICKY_OVERRIDE.value: (
+        "a person's reroute of a participant's address or host (from a moment on) decides"
+    ),
+    RoutingRule.BULK.value: (
+        "list or bulk mail, or participants from more accounts than the policy allows: "
+        "not attributed to any of them; they are listed as candidates"
+    ),
+    RoutingRule.TOO_BROAD.value: (
+        "the only evidence is a host claimed by too many accounts to tell apart; a "
+        "capped list of them are the candidates"
+    ),
 }
 
 _EVIDENCE_RULES: Final = frozenset(

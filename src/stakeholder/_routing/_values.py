@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._identity import EmailAddress, normalize_host
 from stakeholder._model import (
     CommKind,
     Role,
@@ -26,6 +27,7 @@ class RouteStatus(enum.StrEnum):
     UNROUTED = "unrouted"
     INTERNAL = "internal"
     REJECTED = "rejected"
+    BULK = "bulk"
 
 
 class Strength(enum.StrEnum):
@@ -57,6 +59,10 @@ class EvidenceKind(enum.StrEnum):
     AUTOMATED = "automated"
     INVALID = "invalid"
     POLICY = "policy"
+    EXCLUDED = "excluded"
+    CONTACT_SYNC = "contact_sync"
+    TOO_BROAD = "too_broad"
+    BULK = "bulk"
 
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -117,10 +123,44 @@ def _ids(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _canonical_address(value: str | None) -> str | None:
+    """`jane@acme.com` for any spelling of it; raises `InvalidEmail`."""
+    return None if value is None else str(EmailAddress.parse(value))
+
+
+def _canonical_host(value: str | None) -> str | None:
+    """A host in canonical form; raises `InvalidDomain`."""
+    return None if value is None else normalize_host(value)
+
+
+def _host_set(value: Iterable[str] | str | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(normalize_host(v) for v in value)
+
+
+def _address_set(value: Iterable[str] | str | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(str(EmailAddress.parse(v)) for v in value)
+
+
 @attrs.frozen
 class Override:
-    """A person's decision: communication `comm_id` (or every one in `thread_id`) belongs
-    to `account_ids`. Always wins, and is kept in the evidence with author and reason."""
+    """A person's decision: some communications belong to `account_ids`. Always wins,
+    and is kept in the evidence with author and reason.
+
+    It targets exactly one of: `comm_id` (one communication), `thread_id` (every one of
+    the thread), `address` (a *sticky reroute*: that participant, in every
+    communication from `at` on, counts as evidence for `account_ids` before any other
+    evidence) or `host` (the same for every address at that host and its subdomains).
+    Per target the latest `at` wins; an address override outranks a host override, a
+    longer host a shorter one.
+    """
 
     account_ids: tuple[str, ...] = attrs.field(converter=_ids)
     author: str
@@ -128,6 +168,8 @@ class Override:
     at: dt.datetime = attrs.field(validator=_aware)
     comm_id: str | None = None
     thread_id: str | None = None
+    address: str | None = attrs.field(default=None, converter=_canonical_address)
+    host: str | None = attrs.field(default=None, converter=_canonical_host)
 
     @account_ids.validator
     def _check_ids(self, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -135,11 +177,19 @@ class Override:
             check_id(self, attribute, account_id)
 
     def __attrs_post_init__(self) -> None:
-        if (self.comm_id is None) == (self.thread_id is None):
-            raise ValueError("an Override targets exactly one of comm_id or thread_id")
+        targets = (self.comm_id, self.thread_id, self.address, self.host)
+        if sum(target is not None for target in targets) != 1:
+            raise ValueError(
+                "an Override targets exactly one of comm_id, thread_id, address or host"
+            )
+
+    @property
+    def sticky(self) -> bool:
+        """Whether it reroutes a person or a host (rather than a communication or thread)."""
+        return self.address is not None or self.host is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "account_ids": list(self.account_ids),
             "author": self.author,
             "reason": self.reason,
@@ -147,6 +197,11 @@ class Override:
             "comm_id": self.comm_id,
             "thread_id": self.thread_id,
         }
+        if self.address is not None:
+            data["address"] = self.address
+        if self.host is not None:
+            data["host"] = self.host
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Override:
@@ -157,7 +212,13 @@ class Override:
             at=dt.datetime.fromisoformat(data["at"]),
             comm_id=data.get("comm_id"),
             thread_id=data.get("thread_id"),
+            address=data.get("address"),
+            host=data.get("host"),
         )
+
+
+DEFAULT_THREAD_MEMORY: Final = 100_000
+"""Threads `route_many` remembers at most (the least recently updated is forgotten)."""
 
 
 class AmbiguityResolution(enum.StrEnum):
@@ -171,10 +232,32 @@ class AmbiguityResolution(enum.StrEnum):
 
 @attrs.frozen
 class RoutingPolicy:
-    """Choices for routing. `ambiguous` decides what an unresolved tie gives."""
+    """Choices for routing.
+
+    - `ambiguous`: what an unresolved tie gives (`AmbiguityResolution`).
+    - `detect_bulk` (True) and `bulk_account_limit` (10): a message that is list or
+      bulk mail (`Communication.headers`), or whose external participants point at more
+      than `bulk_account_limit` accounts, is not attributed to them: status `BULK`,
+      rule `bulk`, the accounts listed as candidates.
+    - `excluded_hosts`, `excluded_addresses`: added to the ownership policy's
+      exclusions: never evidence by domain (a known contact there still counts).
+    - `too_broad_candidates` (20): how many candidates a decision on a too-broad host
+      (`OwnershipPolicy.too_broad_claimants`) lists; the evidence says how many there are.
+    - `thread_memory` (`DEFAULT_THREAD_MEMORY`): threads `route_many` remembers.
+    """
 
     ambiguous: AmbiguityResolution = attrs.field(
         default=AmbiguityResolution.AMBIGUOUS, converter=AmbiguityResolution
+    )
+    detect_bulk: bool = True
+    bulk_account_limit: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    excluded_hosts: frozenset[str] = attrs.field(factory=frozenset, converter=_host_set)
+    excluded_addresses: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_address_set
+    )
+    too_broad_candidates: int = attrs.field(default=20, validator=attrs.validators.ge(1))
+    thread_memory: int = attrs.field(
+        default=DEFAULT_THREAD_MEMORY, validator=attrs.validators.ge(0)
     )
 
 
@@ -221,7 +304,10 @@ class RoutingDecision:
             lines.append(f"Note: {self.reason}.")
         if self.evidence:
             lines.append("Evidence:")
-            lines.extend(f"  - {_evidence_line(e)}" for e in self.evidence)
+            lines.extend(f"  - {_evidence_line(e)}" for e in self.evidence[:_EXPLAINED])
+            hidden = len(self.evidence) - _EXPLAINED
+            if hidden > 0:
+                lines.append(f"  - and {hidden} more pieces of evidence (see .evidence)")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -239,7 +325,7 @@ class RoutingDecision:
             f"<td>{esc(e.kind.value)}</td><td>{esc(e.strength.value)}</td>"
             f"<td>{esc(', '.join(e.account_ids))}</td><td>{esc(e.detail)}</td>"
             "</tr>"
-            for e in self.evidence
+            for e in self.evidence[:_EXPLAINED]
         )
         table = (
             "<table><thead><tr><th>address</th><th>role</th><th>evidence</th>"
@@ -285,6 +371,17 @@ class RoutingDecision:
         )
 
 
+_EXPLAINED: Final = 25
+"""Evidence lines `explain()` and `_repr_html_()` show: the text stays a few kilobytes
+whatever the number of participants (`.evidence` keeps everything)."""
+
+
+def _some(names: Iterable[str]) -> str:
+    shown = list(names)
+    text = ", ".join(shown[:_EXPLAINED])
+    return text + (f" and {len(shown) - _EXPLAINED} more" if len(shown) > _EXPLAINED else "")
+
+
 def _headline(d: RoutingDecision) -> str:
     subject = f" ({d.subject!r})" if d.subject else ""
     status = d.status
@@ -298,11 +395,17 @@ def _headline(d: RoutingDecision) -> str:
                 names.append(f"{account_id} (partner, associated)")
             else:
                 names.append(account_id)
-        return f"Communication {d.comm_id}{subject} is routed to {', '.join(names)}."
+        return f"Communication {d.comm_id}{subject} is routed to {_some(names)}."
     if status is RouteStatus.AMBIGUOUS:
         return (
             f"Communication {d.comm_id}{subject} is ambiguous between "
-            f"{', '.join(d.candidates)}."
+            f"{_some(d.candidates)}."
+        )
+    if status is RouteStatus.BULK:
+        among = f" (candidates: {_some(d.candidates)})" if d.candidates else ""
+        return (
+            f"Communication {d.comm_id}{subject} is list or bulk mail: not attributed to "
+            f"any account{among}."
         )
     if status is RouteStatus.INTERNAL:
         return f"Communication {d.comm_id}{subject} is internal: only our own people take part."
