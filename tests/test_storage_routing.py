@@ -168,11 +168,16 @@ def _decisions(n: int, *, subject: str = "") -> list[RoutingDecision]:
 
 
 def test_save_decisions_in_batches_with_progress_and_run_log(store: Store) -> None:
-    seen: list[int] = []
-    result = save_decisions(store, "t", iter(_decisions(10)), batch_size=4, progress=seen.append,
+    seen: list[tuple[int, int | None]] = []
+    result = save_decisions(store, "t", iter(_decisions(10)), batch_size=4,
+                            progress=lambda done, total: seen.append((done, total)),
                             run_id="run-1", at=AT)
     assert (result.written, result.rejected) == (10, 0)
-    assert seen == [4, 8, 10]
+    assert seen == [(4, None), (8, None), (10, None)]  # a stream: no total
+    seen.clear()
+    save_decisions(store, "u", _decisions(3), batch_size=2,
+                   progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 3), (3, 3)]  # a list: its length is the total
     assert store.decisions.count("t") == 10
     assert [d.comm_id for d in store.decisions.timeline("t", "a0")] == ["m000", "m003", "m006",
                                                                         "m009"]

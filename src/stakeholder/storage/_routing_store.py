@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sized
 from typing import TYPE_CHECKING, Any
 
 from stakeholder._errors import ConfigurationError
 from stakeholder._ownership import OwnershipPolicy
+from stakeholder._progress import Progress
 from stakeholder._routing import RoutingDecision
 from stakeholder.storage._records import RunRecord, WriteResult
 
@@ -49,13 +50,17 @@ def save_decisions(
     decisions: Iterable[RoutingDecision],
     *,
     batch_size: int = 1000,
-    progress: Callable[[int], object] | None = None,
+    progress: Progress | None = None,
     run_id: str | None = None,
     at: dt.datetime | None = None,
+    replace: bool = True,
 ) -> WriteResult:
     """Store `decisions` (for example `route_many(...)`, consumed lazily) in batches of
-    `batch_size`, each batch one transaction; calls `progress(done)` after each batch
-    with the number of decisions handled so far.
+    `batch_size`, each batch one transaction; calls `progress(done, total)` after each
+    batch with the number of decisions handled so far (`total` is `len(decisions)` when
+    it has one, else `None`). `replace` is `put_many`'s: `False` keeps any decision
+    already stored for a communication (see docs/storage.md, "A second decision for
+    the same communication").
 
     Idempotent by communication id: saving the same decisions again replaces them,
     never duplicates them, so a run that failed half-way can simply be run again.
@@ -70,14 +75,15 @@ def save_decisions(
     total = WriteResult()
     batches = 0
     done = 0
+    expected = len(decisions) if isinstance(decisions, Sized) else None
     iterator = iter(decisions)
     while chunk := list(itertools.islice(iterator, batch_size)):
         with store.batch():
-            total += store.decisions.put_many(tenant, chunk)
+            total += store.decisions.put_many(tenant, chunk, replace=replace)
         batches += 1
         done += len(chunk)
         if progress is not None:
-            progress(done)
+            progress(done, expected)
     if run_id is not None and at is not None:
         store.runs.record(
             tenant,
