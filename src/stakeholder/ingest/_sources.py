@@ -10,6 +10,7 @@ gzip, bzip2 or xz compressed.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import stat
@@ -39,7 +40,7 @@ from stakeholder.ingest._files import (
     split_suffix,
 )
 from stakeholder.ingest._mail import Item, dict_item, message_item
-from stakeholder.ingest._mbox import is_envelope, read_lines, split_mbox
+from stakeholder.ingest._mbox import MboxPart, is_envelope, read_lines, split_mbox
 
 __all__ = [
     "FORMATS",
@@ -139,10 +140,10 @@ def _mbox_items(p: Path, limits: ReadLimits) -> Iterator[Located]:
         yield _part_item(p, previous, limits)
 
 
-def _check_mbox_start(p: Path, stream: object) -> None:
+def _check_mbox_start(p: Path, stream: io.BufferedIOBase) -> None:
     try:
-        head = stream.read(65536)  # type: ignore[attr-defined]
-        stream.seek(0)  # type: ignore[attr-defined]
+        head = stream.read(65536)
+        stream.seek(0)
     except CORRUPT as exc:
         raise read_error(p, exc) from exc
     for line in head.splitlines():
@@ -156,8 +157,8 @@ def _text(data: bytes) -> str:
     return data[:400].decode("utf-8", "replace")
 
 
-def _part_item(p: Path, part: object, limits: ReadLimits) -> Located:
-    line, data, cut = part.line, part.data, part.cut  # type: ignore[attr-defined]
+def _part_item(p: Path, part: MboxPart, limits: ReadLimits) -> Located:
+    line, data, cut = part.line, part.data, part.cut
     if not line:
         where = f"{p}:1"
         reason = "text before the first 'From ' line is not a message"
@@ -244,6 +245,8 @@ def _file_items(p: Path, fmt: str, limits: ReadLimits) -> Iterator[Located]:
 
 def _resolve(p: Path, forced: str | None) -> str:
     """The format to read the file `p` in; `InputFileError` when none fits."""
+    if forced == "ics":
+        require_icalendar()
     if forced is not None and forced != "maildir":
         return forced
     found = mail_format(p) or sniff(p)
@@ -315,11 +318,12 @@ def _one_entry(p: Path, forced: str | None, limits: ReadLimits) -> Iterator[Sour
     except InputFileError as exc:
         yield _sourced_rejection(p, f"unusable file: {exc.reason}")
         return
-    if forced is None and mail_format(p) is None and sniff(p) is None:
+    fmt = forced or mail_format(p) or sniff(p)
+    if fmt is None:
         yield _sourced_rejection(p, "not a mail file: unknown extension")
         return
     try:
-        fmt = _resolve(p, forced)
+        fmt = _resolve(p, fmt)
     except (InputFileError, MissingDependency) as exc:
         yield _sourced_rejection(p, f"unusable file: {exc}")
         return
