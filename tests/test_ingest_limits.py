@@ -3,6 +3,7 @@ bounded with a clear rejection, memory stays flat (a 50 MB line is never held wh
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import tracemalloc
@@ -150,3 +151,14 @@ def test_a_50_mb_mbox_line_keeps_memory_flat(tmp_path: Path) -> None:
     assert rejection.reason.startswith("header")
     assert "max_" in rejection.reason
     assert peak < MEMORY_BOUND, peak
+
+
+def test_a_raw_message_in_json_is_one_record_not_one_field(tmp_path: Path) -> None:
+    """A raw message is bounded by the record limit; its header fields by the field
+    limit; its body (a 2 MB attachment) by neither."""
+    body = "A" * (2 * DEFAULT_MAX_FIELD_BYTES)
+    raw = f"From: a@acme.com\nDate: Tue, 02 Jan 2024 10:00:00 +0000\nMessage-ID: <raw@x>\n\n{body}\n"
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": raw}) + "\n", encoding="utf-8")
+    (comm,) = read_communications(path).items
+    assert comm.id == "raw@x"

@@ -470,9 +470,15 @@ def _overlong_rows(p: Path, overlong: list[int]) -> Iterator[RawRecord]:
 OVERLONG_LINE = "line longer than max_record_bytes: not read (raise ReadLimits.max_record_bytes)"
 
 
-def oversized_field(fields: dict[str, Any], limit: int) -> str | None:
-    """The reason a record is refused when one of its text fields is over `limit` bytes."""
+def oversized_field(
+    fields: dict[str, Any], limit: int, whole: frozenset[str] = frozenset()
+) -> str | None:
+    """The reason a record is refused when one of its text fields is over `limit` bytes
+    (fields named in `whole`, such as a raw message, are bounded by the record limit
+    alone)."""
     for name, value in fields.items():
+        if name in whole:
+            continue
         if isinstance(value, str) and len(value) > limit // 4 and len(value.encode()) > limit:
             return (
                 f"field {name!r} is {len(value.encode()):,} bytes, over max_field_bytes "
@@ -494,7 +500,7 @@ def _json_empty(value: object) -> object:
 
 
 def jsonl_records(
-    p: Path, gzipped: bool, limits: ReadLimits | None = None
+    p: Path, gzipped: bool, limits: ReadLimits | None = None, whole: frozenset[str] = frozenset()
 ) -> Iterator[RawRecord]:
     """Objects of a JSON Lines file, one per non-blank line; keys lower-cased. A line
     over ``limits.max_record_bytes`` or a string over ``limits.max_field_bytes`` is a
@@ -507,10 +513,12 @@ def jsonl_records(
             continue
         text = line.strip()
         if text:
-            yield _json_record(where, text, None, limits)
+            yield _json_record(where, text, None, limits, whole)
 
 
-def _json_record(where: str, text: str, value: object, limits: ReadLimits) -> RawRecord:
+def _json_record(
+    where: str, text: str, value: object, limits: ReadLimits, whole: frozenset[str]
+) -> RawRecord:
     if value is None:
         try:
             value = json.loads(text)
@@ -519,7 +527,7 @@ def _json_record(where: str, text: str, value: object, limits: ReadLimits) -> Ra
     fields = _json_fields(value)
     if isinstance(fields, str):
         return RawRecord(where, None, text, fields)
-    too_big = oversized_field(fields, limits.max_field_bytes)
+    too_big = oversized_field(fields, limits.max_field_bytes, whole)
     return RawRecord(where, None if too_big else fields, text, too_big)
 
 
@@ -528,7 +536,7 @@ _JSON = json.JSONDecoder()
 
 
 def json_array_records(
-    p: Path, gzipped: bool, limits: ReadLimits | None = None
+    p: Path, gzipped: bool, limits: ReadLimits | None = None, whole: frozenset[str] = frozenset()
 ) -> Iterator[RawRecord]:
     """Objects of a JSON file holding one array of objects (or one object), read one
     item at a time; `where` is ``file:[index]``. An item that is cut off (a truncated
@@ -560,7 +568,7 @@ def json_array_records(
             return
         value, buffer, position = found
         text = json.dumps(value, ensure_ascii=False, default=str)
-        yield _json_record(where, text, value if value is not None else {}, limits)
+        yield _json_record(where, text, value if value is not None else {}, limits, whole)
         index += 1
         if single:
             return

@@ -35,6 +35,7 @@ from stakeholder.ingest._headers import (
 )
 
 __all__ = [
+    "RAW_KEYS",
     "communication_from_dict",
     "communication_from_message",
     "communication_to_dict",
@@ -281,7 +282,8 @@ def communication_from_dict(data: Mapping[str, Any]) -> Communication:
     )
 
 
-_RAW_KEYS = ("raw", "text", "message", "rfc822")
+RAW_KEYS = frozenset(("raw", "text", "message", "rfc822"))
+_RAW_ORDER = ("raw", "text", "message", "rfc822")
 
 
 def dict_item(
@@ -290,7 +292,7 @@ def dict_item(
     """The communication of one JSON object (a dict as `communication_to_dict` writes it,
     or one holding a raw message), or its rejection."""
     if "participants" not in fields and "occurred_at" not in fields:
-        for key in _RAW_KEYS:
+        for key in _RAW_ORDER:
             value = fields.get(key)
             if isinstance(value, str):
                 return message_item(value.encode("utf-8", "surrogateescape"), where, limits)

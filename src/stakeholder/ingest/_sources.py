@@ -39,7 +39,7 @@ from stakeholder.ingest._files import (
     read_error,
     split_suffix,
 )
-from stakeholder.ingest._mail import Item, dict_item, message_item
+from stakeholder.ingest._mail import RAW_KEYS, Item, dict_item, message_item
 from stakeholder.ingest._mbox import MboxPart, is_envelope, read_lines, split_mbox
 
 __all__ = [
@@ -219,10 +219,10 @@ def _eml_items(p: Path, limits: ReadLimits) -> Iterator[Located]:
 
 
 def _json_items(p: Path, fmt: str, limits: ReadLimits) -> Iterator[Located]:
-    if fmt == "jsonl":
-        source = jsonl_records(p, False, limits)
+    if fmt == "jsonl":  # a raw message is one record, bounded by max_record_bytes
+        source = jsonl_records(p, False, limits, RAW_KEYS)
     else:
-        source = json_array_records(p, False, limits)
+        source = json_array_records(p, False, limits, RAW_KEYS)
     for record in source:
         if record.fields is None:
             reason = record.error or "unusable record"
