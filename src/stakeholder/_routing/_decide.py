@@ -213,7 +213,7 @@ def _judge(
         ), None
 
     policy = index.policy
-    if policy.detect_bulk and (strong or weak or comm.headers is not None):
+    if policy.detect_bulk and (strong or weak):
         bulk = _bulk(
             comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
             evidence=evidence,

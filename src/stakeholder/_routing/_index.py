@@ -542,7 +542,13 @@ class RoutingIndex:
         if info is None and excluded is None and personal_at is not None:
             personal = _personal_kind(self._personal, host, reg)
         fallback = self._host_verdict(
-            domain, internal, automated, info, personal, excluded=None if info else excluded
+            domain,
+            internal,
+            automated,
+            info,
+            personal,
+            excluded=None if info else excluded,
+            host=host,
         )
         return _HostFacts(domain, internal, automated, info, personal, fallback)
 
@@ -563,6 +569,7 @@ class RoutingIndex:
         personal: str | None,
         *,
         excluded: str | None = None,
+        host: str = "",
     ) -> _VerdictArgs:
         """The verdict (less the address) of an address at a host when the address is not
         a known contact: internal, automated host, domain owner, shared domain, personal
@@ -658,7 +665,8 @@ class RoutingIndex:
             EvidenceKind.UNKNOWN_DOMAIN,
             Strength.NONE,
             (),
-            f"not a known contact; no account owns {domain}",
+            f"not a known contact; no account owns {domain}"
+            + ("" if host in ("", domain) else f" or declares {host} or a domain above it"),
         )
 
     def _classify_valid(self, key: str, local: str, host: str) -> _Verdict:
