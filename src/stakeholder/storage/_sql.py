@@ -350,6 +350,9 @@ class SqlContacts(_Repository):
         return self._delete_key(tenant, contact_id)
 
 
+_REJECTED: Final = RouteStatus.REJECTED.value
+
+
 class SqlDecisions(_Repository):
     table = "decisions"
     key_column = "comm_id"
@@ -390,6 +393,12 @@ class SqlDecisions(_Repository):
         self, tenant: str, encoded: builtins.list[codec.EncodedDecision], replace: bool
     ) -> tuple[int, builtins.list[Rejection]]:
         """Write what the rule for repeated comm ids keeps (see `_decision_rule`)."""
+        rows = [e[0] for e in encoded]
+        if replace and len({r[1] for r in rows}) == len(rows) and not any(
+            r[2] == _REJECTED for r in rows
+        ):  # the common case (distinct ids, none rejected): the rule keeps them all
+            self._source.transact(lambda s: self._write_shared(s, tenant, encoded))
+            return len(encoded), []
         check = to_check([codec.decision_key(e) for e in encoded], replace)
 
         def write(s: Session) -> tuple[int, builtins.list[Rejection]]:
@@ -403,6 +412,12 @@ class SqlDecisions(_Repository):
             return len(chosen), refused
 
         return self._source.transact(write)
+
+    def _write_shared(
+        self, s: Session, tenant: str, encoded: builtins.list[codec.EncodedDecision]
+    ) -> None:
+        self._d.lock(s, "decisions", tenant, shared=True)
+        self._write(s, encoded)
 
     def put(self, tenant: str, decision: RoutingDecision, *, replace: bool = True) -> None:
         tenant = codec.check_tenant(tenant)
