@@ -123,6 +123,7 @@ class _History:
 
     def __init__(self, existing: Iterable[CTA]) -> None:
         self.open: dict[str, CTA] = {}
+        self.open_rules: dict[str, set[str]] = {}  # account id -> rules with an open CTA
         self.last_opened: dict[str, dt.datetime] = {}
         self.last_closed: dict[str, dt.datetime] = {}
         for cta in existing:
@@ -139,6 +140,7 @@ class _History:
                 held = self.open.get(key)
                 if held is None or (cta.opened_at, cta.id) < (held.opened_at, held.id):
                     self.open[key] = cta
+                self.open_rules.setdefault(cta.account_id, set()).add(cta.source.id)
 
 
 class _Checker:
@@ -147,6 +149,18 @@ class _Checker:
     def __init__(self, rules: RuleSet, facts: Facts) -> None:
         self.rules, self.facts = rules, facts
         self.stage_sets = {r.id: frozenset(s.casefold() for s in r.stages) for r in rules.rules}
+        self.by_id = {r.id: r for r in rules.rules}
+        self._for_stage: dict[str, tuple[Rule, ...]] = {}
+
+    def rules_for(self, stage: str) -> tuple[Rule, ...]:
+        """The rules (by id) that watch `stage` (case-folded), or every stage."""
+        found = self._for_stage.get(stage)
+        if found is None:
+            found = self._for_stage[stage] = tuple(
+                r for r in self.rules.rules
+                if not self.stage_sets[r.id] or stage in self.stage_sets[r.id]
+            )
+        return found
 
     def applies(self, rule: Rule, account: AccountStage, stage: str) -> bool:
         """Whether `rule` applies to `account` (`stage`: its stage, case-folded)."""
@@ -182,7 +196,12 @@ class _Planner:
 
     def account(self, account: AccountStage) -> None:
         stage = account.stage.casefold()
-        for rule in self.rules.rules:
+        rules = self.checker.rules_for(stage)
+        held_rules = self.history.open_rules.get(account.account_id)
+        if held_rules:  # rules that do not watch this stage may have a CTA to close
+            extra = {self.checker.by_id[r] for r in held_rules if r in self.checker.by_id}
+            rules = tuple(sorted(extra.union(rules), key=lambda r: r.id))
+        for rule in rules:
             key = f"rule:{rule.id}:{account.account_id}"
             held = self.history.open.get(key)
             applies = self.checker.applies(rule, account, stage)
@@ -357,7 +376,7 @@ def find_violations(
     for state in states:
         ticker.advance()
         stage = state.stage.casefold()
-        for rule in checker.rules.rules:
+        for rule in checker.rules_for(stage):
             if checker.applies(rule, state, stage):
                 found = checker.fires(rule, state)
                 if found is not None:
