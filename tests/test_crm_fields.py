@@ -282,3 +282,39 @@ def test_fields_the_map_does_not_read_keep_their_held_values() -> None:
     assert (written.conversions, written.deal_stage, written.tags) == (
         4, 3, {"from-elsewhere"}
     )  # not the CRM's: kept
+
+
+def test_contacts_read_equal_those_the_public_constructor_builds() -> None:
+    read = crm_contacts_from_records(hubspot_contacts(), FieldMap.hubspot(), {"10"})
+    for contact in read.contacts:
+        rebuilt = Contact(
+            id=contact.id, account_id=contact.account_id, email=contact.email,
+            phone=contact.phone, name=contact.name, title=contact.title,
+            created_at=contact.created_at, conversions=contact.conversions,
+            first_conversion_at=contact.first_conversion_at, deal_stage=contact.deal_stage,
+            tags=contact.tags,
+        )
+        assert type(contact) is Contact
+        assert contact == rebuilt
+        assert hash(contact) == hash(rebuilt)
+    nul = crm_contacts_from_records(
+        [{"Record ID": "1", "Associated Company IDs": "1\x000"}], FieldMap.hubspot(), {"1\x000"}
+    )
+    assert nul.contacts == ()
+    assert "NUL" in nul.rejections[0].reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["acme.com", "https://www.Acme.com/about", "http://x.y/?q", "https://a.b#f",
+     "acme.com:8080", "user@acme.com", "ftp://x.com", "HTTPS://acme.com", "www.acme.com/a/b"],
+)
+def test_the_plain_website_fast_path_reads_like_urlsplit(text: str) -> None:
+    import urllib.parse
+
+    from stakeholder.crm._export import _plain_host
+
+    fast = _plain_host(text)
+    if fast is not None:
+        candidate = text if "://" in text else f"//{text}"
+        assert fast == urllib.parse.urlsplit(candidate).hostname

@@ -549,6 +549,7 @@ _E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}(?:;ext=[0-9]{1,10})?")
 _EXTENSION_RE: Final = re.compile(
     r"(?:;\s*ext=|,?\s*(?:ext\.?|extn\.?|extension|x|#))\s*[0-9]+\s*$", re.IGNORECASE
 )
+_LETTER_RE: Final = re.compile(r"[^\W\d_]")
 PHONE_REGIONS: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
 """The ISO 3166 alpha-2 codes libphonenumber knows: the regions `normalize_phone` takes."""
 
@@ -581,8 +582,7 @@ def _phone_or_error(raw: str, region: str | None) -> str | InvalidPhone:
         return InvalidPhone(raw, f"contains the control character U+{ord(control):04X}")
     if text[:4].lower() == "tel:":
         text = text[4:]
-    digits_part = _EXTENSION_RE.sub("", text)
-    if any(c.isalpha() for c in digits_part):
+    if _LETTER_RE.search(text) and _LETTER_RE.search(_EXTENSION_RE.sub("", text)):
         return InvalidPhone(
             raw, "contains letters (a vanity number such as 1-800-FLOWERS): write it in digits"
         )

@@ -14,6 +14,7 @@ from stakeholder._identity import normalize_phone
 # --------------------------------------------------------------------------- phones
 
 _PHONE_SEPARATORS: Final = str.maketrans("", "", " -.")
+_LETTER_RE: Final = re.compile(r"[^\W\d_]")
 _PLUS_DIGITS: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -94,7 +95,7 @@ def _e164_fast(raw: str, region: str | None = None) -> str | None:
                     )
                     return compact if _is_valid(number) else None
                 break
-    if any(c.isalpha() for c in text):  # an extension or vanity letters: normalize_phone
+    if _LETTER_RE.search(text):  # an extension or vanity letters: normalize_phone says
         return None
     try:
         number = phonenumbers.parse(text, region)

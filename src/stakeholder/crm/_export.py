@@ -12,12 +12,14 @@ import contextlib
 import csv
 import datetime as dt
 import gc
+import operator
 import os
+import re
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -40,7 +42,7 @@ from stakeholder.crm._columns import (
 )
 from stakeholder.crm._fields import ACCOUNT_FIELDS, CONTACT_FIELDS, FieldMap
 from stakeholder.crm._selection import AccountSelector, Selection, SelectionStatus
-from stakeholder.ingest._files import csv_data_rows, csv_header
+from stakeholder.ingest._files import csv_header
 
 __all__ = [
     "CrmContacts",
@@ -82,6 +84,37 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _trusted_builder(cls: type[Any]) -> Callable[..., Any]:
+    """A constructor of `cls` (a slotted attrs class) that sets the fields without running
+    converters and validators, for values the reader has already parsed into their
+    canonical form. Defaults are filled in as the public constructor fills them; the
+    result equals (and hashes like) the value the public constructor builds from the same
+    arguments (tests check it)."""
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    params, lines = [], []
+    for i, field in enumerate(attrs.fields(cls)):
+        name = field.name
+        namespace[f"set{i}"] = cls.__dict__[name].__set__
+        if field.default is attrs.NOTHING:
+            params.append(name)
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            namespace[f"factory{i}"] = field.default.factory
+            params.append(f"{name}=None")
+            lines.append(f"    if {name} is None: {name} = factory{i}()")
+        else:
+            namespace[f"default{i}"] = field.default
+            params.append(f"{name}=default{i}")
+        lines.append(f"    set{i}(o, {name})")
+    source = "\n".join([f"def build({', '.join(params)}):", "    o = new(cls)", *lines,
+                        "    return o"])
+    exec(source, namespace)  # noqa: S102 - generated from the class's own field names
+    build: Callable[..., Any] = namespace["build"]
+    return build
+
+
+_new_contact: Final = _trusted_builder(Contact)
+
+
 def _fields_dict(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
@@ -110,7 +143,10 @@ def _records(value: Iterable[CrmRecord]) -> tuple[CrmRecord, ...]:
 
 def contacts_by_id(value: Iterable[Contact]) -> tuple[Contact, ...]:
     """Contacts as a tuple sorted by id (the converter of every contacts field)."""
-    return tuple(sorted(value, key=lambda c: c.id))
+    return tuple(sorted(value, key=_BY_ID))
+
+
+_BY_ID: Final = operator.attrgetter("id")
 
 
 CONTACT_DATA_FIELDS: Final = frozenset(
@@ -303,18 +339,38 @@ def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
     if not any(header):
         raise InputFileError(p, "the header row is empty")
 
+    width = len(header)
+    plain = all(header) and len(set(header)) == width  # no empty or repeated names
+    strip = str.strip
+
     def rows() -> Iterator[tuple[str, dict[str, str] | str]]:
-        for where, row in csv_data_rows(p, reader):
-            if isinstance(row, str):
-                yield where, row
+        # `ingest`'s `csv_data_rows` (the same rows, places and reasons: blank lines
+        # skipped, an unreadable row reported), in this one generator: it is the hot loop
+        name = str(p)
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield f"{name}:{start}", f"unreadable CSV row: {exc}"
+                start = reader.line_num + 1
                 continue
-            if len(row) > len(header):
-                yield where, f"the row has {len(row)} cells but the header has {len(header)}"
+            where = f"{name}:{start}"
+            start = reader.line_num + 1
+            if not "".join(row).strip():
+                continue  # blank line
+            if len(row) > width:
+                yield where, f"the row has {len(row)} cells but the header has {width}"
+                continue
+            if plain and len(row) == width:
+                yield where, dict(zip(header, map(strip, row), strict=False))
                 continue
             fields: dict[str, str] = {}
-            for name, value in zip(header, row, strict=False):
-                if name and name not in fields:
-                    fields[name] = value.strip()
+            for column, value in zip(header, row, strict=False):
+                if column and column not in fields:
+                    fields[column] = value.strip()
             yield where, fields
 
     return header, rows()
@@ -339,6 +395,17 @@ def _require(
 # --------------------------------------------------------------------------- accounts
 
 
+_PLAIN_HOST: Final = re.compile(r"(?:https?://)?([A-Za-z0-9.-]+)(?:[/?#].*)?", re.DOTALL)
+
+
+def _plain_host(text: str) -> str | None:
+    """The host of a website written plainly (``acme.com``, ``https://www.acme.com/x``),
+    as `urllib.parse.urlsplit` reads it, lower-cased; `None` for anything else (ports,
+    user info, IPv6, other schemes), which goes through `urlsplit`."""
+    found = _PLAIN_HOST.fullmatch(text)
+    return None if found is None else found.group(1).lower()
+
+
 def _website_domains(text: str, separator: str | None) -> tuple[list[str], list[str]]:
     """Host names in a website / domain cell, and the reasons for parts that are not."""
     parts = [text] if separator is None else text.split(separator)
@@ -347,12 +414,14 @@ def _website_domains(text: str, separator: str | None) -> tuple[list[str], list[
     for part in (p.strip() for p in parts):
         if not part:
             continue
-        candidate = part if "://" in part else f"//{part}"
-        try:
-            host = urllib.parse.urlsplit(candidate).hostname or ""
-        except ValueError as exc:
-            errors.append(f"{part!r} is not a web address ({exc})")
-            continue
+        host = _plain_host(part)
+        if host is None:
+            candidate = part if "://" in part else f"//{part}"
+            try:
+                host = urllib.parse.urlsplit(candidate).hostname or ""
+            except ValueError as exc:
+                errors.append(f"{part!r} is not a web address ({exc})")
+                continue
         try:
             hosts.append(normalize_host(host or part))
         except InvalidDomain as exc:
@@ -383,7 +452,7 @@ def _duplicates(
             repeated.setdefault(record_id, [first[record_id]]).append(entry)
         else:
             first[record_id] = entry
-    kept = {k: v for k, v in first.items() if k not in repeated}
+    kept = {k: v for k, v in first.items() if k not in repeated} if repeated else first
     rejections: list[Rejection] = []
     for record_id, group in repeated.items():
         wheres = ", ".join(w for w, _, _ in group)
@@ -562,10 +631,11 @@ def _accounts(
         except InvalidRecord as exc:
             rejections.append(Rejection.of(where, exc.reason, _raw_text(fields), record_id))
             continue
-        details = RecordDetails(
-            location=joined(fields, columns["account_location"]) or None,
-            custom=_custom(fields, columns),
-        )
+        location = joined(fields, columns["account_location"])
+        custom = _custom(fields, columns) if columns["custom_fields"] else ()
+        details = RecordDetails(location=location or None, custom=custom) if (
+            location or custom
+        ) else _NO_DETAILS
         records.append(CrmRecord(account, fields, selection, where, details))
         if not selection.taken:
             excluded.append(
@@ -606,6 +676,9 @@ def _account_domains(
             for e in errors
         )
     return domains
+
+
+_NO_DETAILS: Final = RecordDetails()
 
 
 def _custom(fields: Mapping[str, str], columns: Columns) -> tuple[tuple[str, str], ...]:
@@ -691,23 +764,13 @@ def _parse_datetime(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     return value
 
 
-@attrs.frozen
-class _ContactParts:
-    """What one contact row says, parsed (the account ids apart)."""
-
-    email: EmailAddress | None
-    phone: str | None
-    name: str | None
-    title: str | None
-    created: dt.datetime | None
-    conversions: int
-    first_conversion: dt.datetime | None
-    deal_stage: int | None
-    tags: frozenset[str]
-    details: RecordDetails
+_DATE_FIELDS: Final = (
+    ("contact_created_at", "created_at", "creation time"),
+    ("contact_first_conversion_at", "first_conversion_at", "first conversion"),
+)
 
 
-def _contact_parts(
+def _contact_values(
     where: str,
     record_id: str,
     fields: Mapping[str, str],
@@ -715,55 +778,60 @@ def _contact_parts(
     *,
     field_map: FieldMap,
     warnings: list[Rejection],
-) -> _ContactParts | Rejection:
-    """The values of one contact row, or the rejection of the row (an unparsable email
-    or phone). Values that cannot be read but do not make the row unusable (a date, a
-    deal stage, a count) are dropped with a warning."""
-    raw = _raw_text(fields)
-    email_text = cell(fields, columns["contact_email"])
-    email: EmailAddress | None = None
+) -> dict[str, Any] | Rejection:
+    """The `Contact` keyword values of one contact row (the ids apart), or the rejection
+    of the row (an unparsable email or phone). Values that cannot be read but do not
+    make the row unusable (a date, a deal stage, a count) are left out with a warning."""
+    values: dict[str, Any] = {}
+    names = columns["contact_email"]
+    email_text = cell(fields, names) if names else ""
     if email_text:
         try:
-            email = EmailAddress.parse(email_text)
+            values["email"] = EmailAddress.parse(email_text)
         except InvalidEmail as exc:
-            return Rejection.of(
-                where, f"unparsable email {email_text!r}: {exc.reason}", raw, record_id
-            )
-    phone_text = cell(fields, columns["contact_phone"])
-    phone: str | None = None
+            return Rejection.of(where, f"unparsable email {email_text!r}: {exc.reason}",
+                                _raw_text(fields), record_id)
+    names = columns["contact_phone"]
+    phone_text = cell(fields, names) if names else ""
     if phone_text:
         try:
-            phone = normalize_phone(phone_text, field_map.phone_region)
+            values["phone"] = normalize_phone(phone_text, field_map.phone_region)
         except InvalidPhone as exc:
-            return Rejection.of(
-                where, f"unparsable phone {phone_text!r}: {exc.reason}", raw, record_id
-            )
-    name = cell(fields, columns["contact_name"]) or " ".join(
-        p for p in (cell(fields, columns["contact_first_name"]),
-                    cell(fields, columns["contact_last_name"])) if p
-    )
-    extras = _ContactExtras(where, record_id, fields, columns, field_map, warnings)
-    return _ContactParts(
-        email=email,
-        phone=phone,
-        name=name or None,
-        title=cell(fields, columns["contact_title"]) or None,
-        created=extras.when("contact_created_at", "creation time"),
-        conversions=extras.conversions(),
-        first_conversion=extras.when("contact_first_conversion_at", "first conversion"),
-        deal_stage=extras.deal_stage(),
-        tags=extras.tags(),
-        details=RecordDetails(
-            company=cell(fields, columns["contact_company"]) or None,
-            location=joined(fields, columns["contact_location"]) or None,
-            custom=_custom(fields, columns),
-        ),
-    )
+            return Rejection.of(where, f"unparsable phone {phone_text!r}: {exc.reason}",
+                                _raw_text(fields), record_id)
+    names = columns["contact_name"]
+    name = cell(fields, names) if names else ""
+    if not name:
+        names = columns["contact_first_name"]
+        first = cell(fields, names) if names else ""
+        names = columns["contact_last_name"]
+        last = cell(fields, names) if names else ""
+        name = f"{first} {last}" if first and last else first or last
+    if name:
+        values["name"] = name
+    names = columns["contact_title"]
+    title = cell(fields, names) if names else ""
+    if title:
+        values["title"] = title
+    for field, key, what in _DATE_FIELDS:
+        names = columns[field]
+        text = cell(fields, names) if names else ""
+        if text:
+            when = _parse_datetime(text, field_map.naive_timezone)
+            if when is None:
+                _warn(_Row(where, record_id, fields, columns, field_map, warnings), field, text,
+                      f"{text!r} is not a date-time; {what} ignored")
+            else:
+                values[key] = when
+    if columns["contact_conversions"] or columns["contact_deal_stage"] or columns[
+        "contact_tags"
+    ]:
+        _cascade_values(values, _Row(where, record_id, fields, columns, field_map, warnings))
+    return values
 
 
-@attrs.frozen
-class _ContactExtras:
-    """Readers of the optional contact fields that warn instead of rejecting."""
+class _Row(NamedTuple):
+    """One contact row being read, for the readers of its optional values."""
 
     where: str
     record_id: str
@@ -772,49 +840,137 @@ class _ContactExtras:
     field_map: FieldMap
     warnings: list[Rejection]
 
-    def _warn(self, field: str, text: str, what: str) -> None:
-        label = _label(self.columns, self.field_map, field).strip("'")
-        self.warnings.append(Rejection.of(self.where, f"{label}: {what}", text, self.record_id))
 
-    def when(self, field: str, what: str) -> dt.datetime | None:
-        text = cell(self.fields, self.columns[field])
-        if not text:
-            return None
-        value = _parse_datetime(text, self.field_map.naive_timezone)
-        if value is None:
-            self._warn(field, text, f"{text!r} is not a date-time; {what} ignored")
-        return value
+def _warn(row: _Row, field: str, text: str, what: str) -> None:
+    label = _label(row.columns, row.field_map, field).strip("'")
+    row.warnings.append(Rejection.of(row.where, f"{label}: {what}", text, row.record_id))
 
-    def conversions(self) -> int:
-        text = cell(self.fields, self.columns["contact_conversions"])
-        if not text:
-            return 0
+
+def _cascade_values(values: dict[str, Any], row: _Row) -> None:
+    """Conversions, deal stage (ranked by the pipeline) and tags of a contact row."""
+    fields, columns, field_map = row.fields, row.columns, row.field_map
+    text = cell(fields, columns["contact_conversions"])
+    if text:
         number = text[:-2] if text.endswith(".0") else text
         if number.isdigit():
-            return int(number)
-        self._warn("contact_conversions", text,
-                   f"{text!r} is not a whole number of conversions; 0 taken")
-        return 0
-
-    def deal_stage(self) -> int | None:
-        text = cell(self.fields, self.columns["contact_deal_stage"])
-        if not text:
-            return None
-        pipeline = self.field_map.pipeline
-        rank = int(text) if pipeline is None and text.isdigit() else (
-            None if pipeline is None else pipeline.rank(text)
-        )
+            values["conversions"] = int(number)
+        else:
+            _warn(row, "contact_conversions", text,
+                  f"{text!r} is not a whole number of conversions; 0 taken")
+    text = cell(fields, columns["contact_deal_stage"])
+    if text:
+        pipeline = field_map.pipeline
+        if pipeline is not None:
+            rank = pipeline.rank(text)
+        else:
+            rank = int(text) if text.isdigit() else None
         if rank is None:
-            self._warn("contact_deal_stage", text,
-                       f"{text!r} is not a stage of the pipeline; deal stage ignored")
-        return rank
+            _warn(row, "contact_deal_stage", text,
+                  f"{text!r} is not a stage of the pipeline; deal stage ignored")
+        else:
+            values["deal_stage"] = rank
+    text = cell(fields, columns["contact_tags"])
+    if text:
+        separator = field_map.list_separator or ";"
+        values["tags"] = frozenset(t.strip() for t in text.split(separator) if t.strip())
 
-    def tags(self) -> frozenset[str]:
-        text = cell(self.fields, self.columns["contact_tags"])
+
+def _contact_details(fields: Mapping[str, str], columns: Columns) -> RecordDetails | None:
+    """Company, location and custom fields of a contact row (`None` when it has none)."""
+    if not (columns["contact_company"] or columns["contact_location"]
+            or columns["custom_fields"]):
+        return None
+    company = cell(fields, columns["contact_company"]) if columns["contact_company"] else ""
+    location = joined(fields, columns["contact_location"]) if columns["contact_location"] else ""
+    custom = _custom(fields, columns) if columns["custom_fields"] else ()
+    if not (company or location or custom):
+        return None
+    return RecordDetails(company or None, location or None, custom)
+
+
+class _ContactRows:
+    """The contacts built so far from the rows of one export, each output tagged with
+    the record id of the row it came from (so a row found repeated later can be undone)."""
+
+    def __init__(
+        self, field_map: FieldMap, known: set[str], excluded_ids: set[str]
+    ) -> None:
+        self.field_map = field_map
+        self.known = known
+        self.excluded_ids = excluded_ids
+        self.built: list[tuple[Contact, str, Mapping[str, str], str]] = []
+        self.rejections: list[tuple[str, Rejection]] = []
+        self.warnings: list[Rejection] = []
+        self.warning_owners: list[str] = []
+        self.details: dict[str, RecordDetails] = {}
+        self._folded: dict[str, str] = {}  # account id as written -> as stored
+
+    def _account_ids(self, text: str) -> list[str]:
+        separator = self.field_map.list_separator
+        if separator is not None:
+            return sorted(
+                {self.field_map.record_id(a) for a in text.split(separator) if a.strip()}
+            )
         if not text:
-            return frozenset()
-        separator = self.field_map.list_separator or ";"
-        return frozenset(t.strip() for t in text.split(separator) if t.strip())
+            return []
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = self._folded[text] = self.field_map.record_id(text)
+        return [folded]
+
+    def add(self, record_id: str, where: str, fields: Mapping[str, str], columns: Columns) -> None:
+        """Build the contact(s) of one row (one per associated account)."""
+        field_map = self.field_map
+        account_ids = self._account_ids(cell(fields, columns["contact_account_id"]))
+        if not account_ids:
+            label = _label(columns, field_map, "contact_account_id")
+            self.rejections.append((record_id, Rejection.of(
+                where, f"the contact has no account ({label} is empty)", _raw_text(fields),
+                record_id,
+            )))
+            return
+        warnings = self.warnings
+        warned = len(warnings)
+        values = _contact_values(
+            where, record_id, fields, columns, field_map=field_map, warnings=warnings
+        )
+        if len(warnings) > warned:
+            self.warning_owners.extend([record_id] * (len(warnings) - warned))
+        if isinstance(values, Rejection):
+            self.rejections.append((record_id, values))
+            return
+        row_details = _contact_details(fields, columns)
+        known, single = self.known, len(account_ids) == 1
+        for account_id in account_ids:
+            contact_id = record_id if single else f"{record_id}/{account_id}"
+            if account_id not in known and account_id not in self.excluded_ids:
+                self.rejections.append((record_id, Rejection.of(
+                    where, f"unknown account {account_id!r}", _raw_text(fields), contact_id
+                )))
+                continue
+            try:
+                if "\x00" in contact_id or "\x00" in account_id:  # the constructor says why
+                    contact = Contact(id=contact_id, account_id=account_id, **values)
+                else:  # values parsed above into their canonical form
+                    contact = _new_contact(id=contact_id, account_id=account_id, **values)
+            except InvalidRecord as exc:
+                self.rejections.append(
+                    (record_id, Rejection.of(where, exc.reason, _raw_text(fields), contact_id))
+                )
+                continue
+            self.built.append((contact, where, fields, record_id))
+            if row_details is not None:
+                self.details[contact_id] = row_details
+
+    def drop(self, record_ids: Collection[str]) -> None:
+        """Forget everything built from the rows of `record_ids`."""
+        gone = {b[0].id for b in self.built if b[3] in record_ids}
+        self.built = [b for b in self.built if b[3] not in record_ids]
+        self.rejections = [r for r in self.rejections if r[0] not in record_ids]
+        kept = [i for i, owner in enumerate(self.warning_owners) if owner not in record_ids]
+        self.warnings = [self.warnings[i] for i in kept]
+        self.warning_owners = [self.warning_owners[i] for i in kept]
+        self.details = {k: v for k, v in self.details.items() if k not in gone}
 
 
 def _contacts_from(
@@ -824,72 +980,56 @@ def _contacts_from(
     excluded_account_ids: Collection[str],
 ) -> tuple[CrmContacts, list[Contact]]:
     """The contacts read, and apart the contacts of excluded accounts (also listed as
-    excluded) for a snapshot that keeps them."""
-    known = set(known_account_ids)
+    excluded) for a snapshot that keeps them.
+
+    One pass: each row is built as it is read; a record id met again later undoes what
+    its first row built, and `_duplicates` then decides (the earliest of identical rows
+    is built again; differing rows are all rejected)."""
     excluded_ids = set(excluded_account_ids)
     resolver = ColumnResolver(field_map, CONTACT_FIELDS, "contact")
-    kept, rejections = _rows_by_id(rows, field_map, resolver, "contact")
-    warnings: list[Rejection] = []
-    built: list[tuple[Contact, str, str]] = []
-    details: dict[str, RecordDetails] = {}
-    for record_id in sorted(kept):
-        where, fields, columns = kept[record_id]
-        raw = _raw_text(fields)
-        account_text = cell(fields, columns["contact_account_id"])
-        parts = (
-            [account_text]
-            if field_map.list_separator is None
-            else account_text.split(field_map.list_separator)
-        )
-        account_ids = sorted({field_map.record_id(a) for a in parts if a.strip()})
-        if not account_ids:
-            label = _label(columns, field_map, "contact_account_id")
-            rejections.append(
-                Rejection.of(where, f"the contact has no account ({label} is empty)", raw,
-                             record_id)
-            )
+    built = _ContactRows(field_map, set(known_account_ids), excluded_ids)
+    rejections: list[Rejection] = []
+    first: dict[str, tuple[str, Mapping[str, str], Columns]] = {}
+    repeated: dict[str, list[tuple[str, Mapping[str, str], Columns]]] = {}
+    columns_of, record_id_of, add = resolver.columns, field_map.record_id, built.add
+    for where, row in rows:
+        if isinstance(row, str):
+            rejections.append(Rejection.of(where, row))
             continue
-        read = _contact_parts(
-            where, record_id, fields, columns, field_map=field_map, warnings=warnings
-        )
-        if isinstance(read, Rejection):
-            rejections.append(read)
+        columns = columns_of(row)
+        raw_id = cell(row, columns["contact_id"])
+        if not raw_id:
+            rejections.append(Rejection.of(
+                where, f"missing contact id ({_label(columns, field_map, 'contact_id')} is "
+                "empty)", _raw_text(row),
+            ))
             continue
-        for account_id in account_ids:
-            contact_id = record_id if len(account_ids) == 1 else f"{record_id}/{account_id}"
-            if account_id not in known and account_id not in excluded_ids:
-                rejections.append(
-                    Rejection.of(where, f"unknown account {account_id!r}", raw, contact_id)
-                )
-                continue
-            try:
-                contact = Contact(
-                    id=contact_id,
-                    account_id=account_id,
-                    email=read.email,
-                    phone=read.phone,
-                    name=read.name,
-                    title=read.title,
-                    created_at=read.created,
-                    conversions=read.conversions,
-                    first_conversion_at=read.first_conversion,
-                    deal_stage=read.deal_stage,
-                    tags=read.tags,
-                )
-            except InvalidRecord as exc:
-                rejections.append(Rejection.of(where, exc.reason, raw, contact_id))
-                continue
-            built.append((contact, where, raw))
-            if read.details:
-                details[contact_id] = read.details
+        record_id = record_id_of(raw_id)
+        entry = (where, row, columns)
+        if record_id in first:
+            repeated.setdefault(record_id, [first[record_id]]).append(entry)
+            continue
+        first[record_id] = entry
+        add(record_id, where, row, columns)
+    if repeated:
+        built.drop(repeated)
+        kept, duplicate_rejections = _duplicates(
+            ((rid, *entry) for rid, group in sorted(repeated.items()) for entry in group),
+            "contact",
+        )
+        rejections.extend(duplicate_rejections)
+        for record_id, (where, fields, columns) in sorted(kept.items()):
+            add(record_id, where, fields, columns)
+    rejections.extend(r for _, r in built.rejections)
     return _sorted_contacts(
-        built, rejections, warnings, excluded_ids=excluded_ids, details=details,
-        resolver=resolver, field_map=field_map,
+        [(c, w, f) for c, w, f, _ in built.built], rejections, built.warnings,
+        excluded_ids=excluded_ids, details=built.details, resolver=resolver,
+        field_map=field_map,
     )
 
 
 def _sorted_contacts(
-    built: list[tuple[Contact, str, str]],
+    built: list[tuple[Contact, str, Mapping[str, str]]],
     rejections: list[Rejection],
     warnings: list[Rejection],
     *,
@@ -904,8 +1044,13 @@ def _sorted_contacts(
     contacts: list[Contact] = []
     held: list[Contact] = []
     per_id = Counter(c.id for c, _, _ in built)
-    for contact, where, raw in built:
-        if per_id[contact.id] > 1:
+    repeated = {cid for cid, n in per_id.items() if n > 1}
+    for contact, where, fields in built:
+        if contact.id not in repeated and contact.account_id not in excluded_ids:
+            contacts.append(contact)
+            continue
+        raw = _raw_text(fields)
+        if contact.id in repeated:
             details.pop(contact.id, None)
             rejections.append(
                 Rejection.of(

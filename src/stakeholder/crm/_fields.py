@@ -395,7 +395,7 @@ class FieldMap:
     def record_id(self, raw: str) -> str:
         """An id as stored: trimmed, and folded to 18 characters for Salesforce."""
         text = raw.strip()
-        return salesforce_id18(text) if self.salesforce_ids else text
+        return salesforce_id18(text) if self.salesforce_ids and len(text) == 15 else text
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         """Every column field and its candidate names."""

@@ -78,6 +78,8 @@ def _values(value: object) -> tuple[str, ...]:
 
 
 def _trim(text: str) -> str:
+    if text.isascii():  # NFC leaves ASCII as it is
+        return text.strip()
     return unicodedata.normalize("NFC", text).strip()
 
 
@@ -152,7 +154,8 @@ class AccountSelector:
         field = self.status_field
         if not found:
             return Selection(
-                SelectionStatus.EXCLUDED, None, f"the record has no value for {field!r} (absent or empty)"
+                SelectionStatus.EXCLUDED, None,
+                f"the record has no value for {field!r} (absent or empty)",
             )
         if raw is None:
             return Selection(
