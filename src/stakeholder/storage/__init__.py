@@ -22,6 +22,14 @@ from stakeholder.storage._protocols import (
 )
 from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
 from stakeholder.storage._routing_store import load_routing_index, save_decisions
+from stakeholder.storage._sponsors_protocols import (
+    ObservationRepository,
+    SponsorRepositories,
+    SuggestionRepository,
+    TrackingHistoryRepository,
+    TrackingRepository,
+    UpdateRepository,
+)
 from stakeholder.storage._sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -35,14 +43,20 @@ __all__ = [
     "DecisionRepository",
     "MemoryStore",
     "Migration",
+    "ObservationRepository",
     "OverrideRecord",
     "OverrideRepository",
     "PostgresStore",
     "RunLog",
     "RunRecord",
     "SQLiteStore",
+    "SponsorRepositories",
     "Store",
+    "SuggestionRepository",
     "SyncIssueRepository",
+    "TrackingHistoryRepository",
+    "TrackingRepository",
+    "UpdateRepository",
     "WriteResult",
     "load_routing_index",
     "open_store",

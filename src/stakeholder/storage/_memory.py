@@ -527,6 +527,9 @@ class MemoryStore:
         self.overrides = MemoryOverrides(self._tables)
         self.sync_issues = MemorySyncIssues(self._tables)
         self.runs = MemoryRunLog(self._tables)
+        from stakeholder.storage._sponsors_memory import MemorySponsors  # noqa: PLC0415 - cycle
+
+        self.sponsors = MemorySponsors(self._tables)
         self.url = "memory://"
 
     @property

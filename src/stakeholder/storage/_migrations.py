@@ -156,6 +156,91 @@ _RUNS: Final = """CREATE TABLE runs (
     PRIMARY KEY (tenant, run_id)
 )"""
 
+# sponsor tracking (stakeholder.sponsors): each value as JSON text beside its key and
+# filter columns
+_SPONSOR_TRACKING: Final = """CREATE TABLE sponsor_tracking (
+    tenant TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, person_id)
+)"""
+_SPONSOR_OBSERVATIONS: Final = """CREATE TABLE sponsor_observations (
+    tenant TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    observed_key TEXT NOT NULL,
+    observed_us BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, person_id, observed_key)
+)"""
+_SPONSOR_SUGGESTIONS: Final = """CREATE TABLE sponsor_suggestions (
+    tenant TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, person_id, url)
+)"""
+_SPONSOR_UPDATES: Final = """CREATE TABLE sponsor_updates (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    observed_us BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+)"""
+_SPONSOR_HISTORY: Final = """CREATE TABLE sponsor_history (
+    seq {seq},
+    tenant TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    at_us BIGINT NOT NULL,
+    doc TEXT NOT NULL
+)"""
+
+_ALERT_CTAS: Final = """CREATE TABLE alert_ctas (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    opened_us BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+)"""
+_ALERT_ESCALATIONS: Final = """CREATE TABLE alert_escalations (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    cta_id TEXT NOT NULL,
+    level BIGINT NOT NULL,
+    at_us BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+)"""
+_ALERT_OUTBOX: Final = """CREATE TABLE alert_outbox (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    cta_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    next_us BIGINT,
+    created_us BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+)"""
+_ALERT_INBOX: Final = """CREATE TABLE alert_inbox (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    cta_id TEXT NOT NULL,
+    created_us BIGINT NOT NULL,
+    read_us BIGINT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+)"""
+
 MIGRATIONS: Final = (
     Migration(
         1,
@@ -264,6 +349,39 @@ BEGIN
     RETURN NULL;
 END
 $body$""",
+        ),
+    ),
+    Migration(
+        5,
+        "sponsor tracking: tracking state, observations, suggestions, updates, history",
+        sqlite=(
+            _SPONSOR_TRACKING,
+            "CREATE INDEX sponsor_tracking_by_account"
+            " ON sponsor_tracking (tenant, account_id, person_id)",
+            _SPONSOR_OBSERVATIONS,
+            _SPONSOR_SUGGESTIONS,
+            _SPONSOR_UPDATES,
+            "CREATE INDEX sponsor_updates_by_time ON sponsor_updates (tenant, observed_us, id)",
+            _SPONSOR_HISTORY.format(seq="INTEGER PRIMARY KEY AUTOINCREMENT"),
+            "CREATE INDEX sponsor_history_by_time ON sponsor_history (tenant, at_us, seq)",
+        ),
+        postgres=(
+            _pg_table(_SPONSOR_TRACKING),
+            _pg_unique("sponsor_tracking", "tenant, person_id"),
+            "CREATE INDEX sponsor_tracking_by_account"
+            f" ON sponsor_tracking ({_keyed('tenant, account_id')})",
+            _pg_table(_SPONSOR_OBSERVATIONS),
+            _pg_unique("sponsor_observations", "tenant, person_id, observed_key"),
+            _pg_table(_SPONSOR_SUGGESTIONS),
+            _pg_unique("sponsor_suggestions", "tenant, person_id, url"),
+            _pg_table(_SPONSOR_UPDATES),
+            _pg_unique("sponsor_updates", "tenant, id"),
+            f"CREATE INDEX sponsor_updates_by_time ON sponsor_updates ({_keyed('tenant')},"
+            " observed_us)",
+            _pg_table(_SPONSOR_HISTORY.format(
+                seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
+            f"CREATE INDEX sponsor_history_by_time ON sponsor_history ({_keyed('tenant')},"
+            " at_us, seq)",
         ),
     ),
 )

@@ -408,6 +408,7 @@ class PostgresStore:
         self.overrides = repositories.overrides
         self.sync_issues = repositories.sync_issues
         self.runs = repositories.runs
+        self.sponsors = repositories.sponsors
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         if self.schema is not None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from stakeholder._ownership import SyncIssue
     from stakeholder._routing import Override, RouteStatus, RoutingDecision
     from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
+    from stakeholder.storage._sponsors_protocols import SponsorRepositories
 
 __all__ = [
     "AccountRepository",
@@ -236,6 +237,10 @@ class Store(Protocol):
 
     @property
     def runs(self) -> RunLog: ...
+
+    @property
+    def sponsors(self) -> SponsorRepositories:
+        """Sponsor tracking: tracking state, observations, suggestions, updates, history."""
 
     @property
     def schema_version(self) -> int:

@@ -206,6 +206,7 @@ class SQLiteStore:
         self.overrides = repositories.overrides
         self.sync_issues = repositories.sync_issues
         self.runs = repositories.runs
+        self.sponsors = repositories.sponsors
 
     @property
     def schema_version(self) -> int:
