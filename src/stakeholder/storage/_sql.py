@@ -644,6 +644,9 @@ class SqlRepositories:
         self.overrides = SqlOverrides(source)
         self.sync_issues = SqlSyncIssues(source)
         self.runs = SqlRunLog(source)
+        from stakeholder.storage._sponsors_sql import SqlSponsors  # noqa: PLC0415 - cycle
+
+        self.sponsors = SqlSponsors(source)
 
 
 def _quoted(name: str) -> str:
