@@ -4,7 +4,9 @@ bounded thread memory (issue 17) and progress callbacks (issue 16)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +34,8 @@ from stakeholder import (
     route,
     route_many,
 )
+from stakeholder.cli import main
+from stakeholder.ingest import read_overrides
 from stakeholder.testing._worlds import World
 from stakeholder.testing.strategies import worlds
 
@@ -216,8 +220,9 @@ def test_case_5_sticky_reroutes_by_address_and_by_host_from_a_moment_on() -> Non
     assert after.confidence == 1.0
     assert "Jane moved to Beta" in after.explain()
     assert "csm@us" in after.explain()
-    # host overrides: the latest one in force at the time of the communication wins
-    assert route(mail("m3", "x@eu.acme.com", at=1), index).account_ids == ("beta",)
+    # per host the latest override wins (the older one is superseded, as in a store)
+    # and applies from its moment on
+    assert route(mail("m3", "x@eu.acme.com", at=1), index).account_ids == ("acme",)
     assert route(mail("m4", "x@sales.eu.acme.com", at=6), index).account_ids == ("gamma",)
     assert route(mail("m5", "x@us.acme.com", at=6), index).account_ids == ("acme",)
     # a reroute applies before evidence, but other participants still count
@@ -380,3 +385,61 @@ def test_adding_an_exclusion_never_routes_more_messages_by_domain(
         ), d.explain()
     routed_by_domain = sum(1 for d in after.values() if _by_domain(d))
     assert routed_by_domain <= sum(1 for d in before.values() if _by_domain(d))
+
+
+# --------------------------------------------------------------------------- files and CLI
+
+
+def test_the_overrides_reader_accepts_address_and_host_targets(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.jsonl"
+    rows = [
+        {"account_ids": ["beta"], "author": "csm", "reason": "moved", "at": "2026-05-01",
+         "address": "Jane@Acme.com"},
+        {"account_ids": ["beta"], "author": "csm", "reason": "office", "at": "2026-05-01",
+         "host": "EU.acme.com"},
+        {"account_ids": ["beta"], "author": "csm", "reason": "two targets",
+         "at": "2026-05-01", "host": "eu.acme.com", "comm_id": "m1"},
+        {"account_ids": ["beta"], "author": "csm", "reason": "bad", "at": "2026-05-01",
+         "address": "not an address"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = read_overrides(path)
+    assert [(o.address, o.host) for o in result.items] == [
+        ("jane@acme.com", None),
+        (None, "eu.acme.com"),
+    ]
+    assert len(result.items) + len(result.rejections) == len(rows)
+    assert "exactly one of comm_id, thread_id, address or host" in result.rejections[0].reason
+
+
+def test_cli_contact_sync_and_sticky_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "accounts.csv").write_text(
+        "id,name,domains\nacme,Acme,acme.com\nbeta,Beta,beta.io\n", encoding="utf-8"
+    )
+    (tmp_path / "contacts.csv").write_text(
+        "id,account_id,email\nc1,acme,wile@acme.com\n", encoding="utf-8"
+    )
+    assert main(["domains", "--accounts", str(tmp_path / "accounts.csv"),
+                 "--contacts", str(tmp_path / "contacts.csv"), "--contact-sync", "acme",
+                 "--explain-account", "acme"]) == 0
+    assert "manual choice" in capsys.readouterr().out
+    (tmp_path / "comms.jsonl").write_text(
+        json.dumps({"id": "m1", "occurred_at": "2026-06-01T10:00:00Z",
+                    "participants": [{"address": "jane@acme.com", "role": "from"}]}) + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "overrides.jsonl").write_text(
+        json.dumps({"account_ids": ["beta"], "author": "csm", "reason": "moved",
+                    "at": "2026-05-01T00:00:00Z", "address": "jane@acme.com"}) + "\n",
+        encoding="utf-8",
+    )
+    code = main(["route", "--accounts", str(tmp_path / "accounts.csv"),
+                 "--contacts", str(tmp_path / "contacts.csv"),
+                 "--comms", str(tmp_path / "comms.jsonl"),
+                 "--overrides", str(tmp_path / "overrides.jsonl"), "--out", "-",
+                 "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert '"sticky_override"' in out

@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import attrs
+
 from stakeholder._errors import InputFileError, StakeholderError
 from stakeholder._model import Rejection
-from stakeholder._ownership import DomainOwnership, resolve_domain_ownership
+from stakeholder._ownership import DomainOwnership, OwnershipPolicy, resolve_domain_ownership
 from stakeholder.cli._options import add_ownership_options, ownership_policy
 from stakeholder.cli._table import fail, format_table, print_json
 from stakeholder.ingest import read_accounts, read_contacts
@@ -36,15 +38,54 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--accounts", required=True, metavar="FILE", help="accounts file")
     parser.add_argument("--contacts", required=True, metavar="FILE", help="contacts file")
     add_ownership_options(parser)
+    add_host_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.add_argument("--explain", metavar="DOMAIN", help="explain one domain")
     parser.add_argument("--explain-account", metavar="ID", help="explain one account")
     parser.set_defaults(func=run)
 
 
+def add_host_options(parser: argparse.ArgumentParser) -> None:
+    """`--contact-sync`, `--exclude-host`, `--fold-to-registrable` (issue 10), shared by
+    `domains` and `route`."""
+    parser.add_argument(
+        "--contact-sync",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="switch an account to contact sync by hand: only its known contacts route "
+        "to it (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host (and its subdomains) that is never evidence by domain: a forwarder, "
+        "a list relay (repeatable; alum.* and alumni.* are excluded by default)",
+    )
+    parser.add_argument(
+        "--fold-to-registrable",
+        action="store_true",
+        help="fold declared, shared and internal hosts to their registrable domain "
+        "(the behaviour before host-level ownership)",
+    )
+
+
+def host_policy(args: argparse.Namespace) -> OwnershipPolicy:
+    """The ownership policy of the shared options plus `add_host_options`'; raises
+    `ValueError` / `StakeholderError` for a bad value."""
+    return attrs.evolve(
+        ownership_policy(args),
+        contact_sync_accounts=frozenset(args.contact_sync),
+        excluded_hosts=frozenset(args.exclude_host),
+        fold_to_registrable=args.fold_to_registrable,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        policy = ownership_policy(args)
+        policy = host_policy(args)
     except (StakeholderError, ValueError) as exc:
         return fail(f"bad option: {exc}")
     try:

@@ -38,8 +38,9 @@ from stakeholder._routing import (
     RoutingRule,
     route_many,
 )
-from stakeholder.cli._options import add_ownership_options, ownership_policy
+from stakeholder.cli._options import add_ownership_options
 from stakeholder.cli._table import fail, format_table
+from stakeholder.cli.cmd_domains import add_host_options, host_policy
 from stakeholder.ingest import (
     DEFAULT_MAX_FIELD_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
@@ -102,6 +103,20 @@ def register(subparsers: Any) -> None:
         help="print the explanation of one communication (repeatable)",
     )
     add_ownership_options(parser)
+    add_host_options(parser)
+    parser.add_argument(
+        "--bulk-limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help="a message whose participants point at more accounts than N is bulk "
+        "(default 10)",
+    )
+    parser.add_argument(
+        "--no-bulk",
+        action="store_true",
+        help="route list and bulk mail like any other message",
+    )
     parser.add_argument(
         "--ambiguous",
         choices=[a.value for a in AmbiguityResolution],
@@ -126,7 +141,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        policy = ownership_policy(args)
+        policy = host_policy(args)
+        routing_policy = RoutingPolicy(
+            ambiguous=args.ambiguous,
+            detect_bulk=not args.no_bulk,
+            bulk_account_limit=args.bulk_limit,
+        )
     except (StakeholderError, ValueError) as exc:
         return fail(f"bad option: {exc}")
     try:
@@ -153,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         ownership,
         shared=shared,
         overrides=() if overrides is None else overrides.items,
-        policy=RoutingPolicy(ambiguous=args.ambiguous),
+        policy=routing_policy,
     )
     set_aside: list[tuple[str, Rejection]] = [("accounts", r) for r in accounts.rejections]
     set_aside += [("contacts", r) for r in contacts.rejections]

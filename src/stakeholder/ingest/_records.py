@@ -336,15 +336,24 @@ def _override(fields: dict[str, Any]) -> Override:
         raise _FieldError("missing at")
     comm_id = _identifier(fields, "comm_id")
     thread_id = _identifier(fields, "thread_id")
-    if (comm_id is None) == (thread_id is None):
-        raise _FieldError("an override needs exactly one of comm_id or thread_id")
-    return Override(
+    address = _text(fields, "address")
+    host = _text(fields, "host")
+    if address is None and host is None:
+        if (comm_id is None) == (thread_id is None):
+            raise _FieldError("an override needs exactly one of comm_id or thread_id")
+    elif sum(target is not None for target in (comm_id, thread_id, address, host)) != 1:
+        raise _FieldError(
+            "an override needs exactly one of comm_id, thread_id, address or host"
+        )
+    return Override(  # a bad address or host raises: `_built` rejects the row
         account_ids=tuple(account_ids),
         author=author,
         reason=reason,
         at=at,
         comm_id=comm_id,
         thread_id=thread_id,
+        address=address,
+        host=host,
     )
 
 
@@ -358,7 +367,8 @@ def read_overrides(
 
     Columns: ``account_ids`` (CSV: separated by ``;``, ``,`` or spaces; JSON: a list),
     ``author``, ``reason``, ``at`` (ISO 8601; naive is UTC), and exactly one of
-    ``comm_id`` or ``thread_id``. Rows that break these rules become `Rejection`s; all
+    ``comm_id``, ``thread_id``, ``address`` or ``host`` (the last two reroute a person
+    or a host from ``at`` on). Rows that break these rules become `Rejection`s; all
     overrides are kept, even several for one target (the routing layer decides which
     wins).
     """
