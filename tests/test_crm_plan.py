@@ -266,18 +266,29 @@ def test_disconnect_applied_to_a_store(keep: bool) -> None:
     store.decisions.put("t", decision)
     store.accounts.put("other", Account(id="a", name="Other tenant"))
     d = plan_disconnect(keep, load_sync_state(store, "t"))
-    apply_disconnect(store, "t", d, now=T0 + 2 * HOUR)
+    applied = apply_disconnect(store, "t", d, now=T0 + 2 * HOUR)
     state = load_sync_state(store, "t")
     if keep:
         assert [s.account.id for s in state.accounts] == ["a", "b"]
         assert not state.pending
         assert store.decisions.get("t", "m1") == decision
+        assert any(r.operation == "crm-disconnect" for r in store.runs.list("t"))
+        # a second disconnect has nothing to call off: it writes nothing
+        runs = store.runs.list("t")
+        again = plan_disconnect(keep, load_sync_state(store, "t"))
+        assert apply_disconnect(store, "t", again, now=T0 + 3 * HOUR) == type(applied)()
+        assert store.runs.list("t") == runs
     else:
+        # deletion purges everything of the tenant: data, timeline, run log included
         assert state == SyncState()
         assert store.decisions.count("t") == 0
         assert store.sync_issues.count("t") == 0
+        assert store.runs.count("t") == 0
+        assert dict(applied.purged)["accounts"] == 2
+        assert applied.accounts_deleted == 2
+        assert applied.contacts_deleted == 1
+        assert applied.decisions_deleted == 1
     assert store.accounts.get("other", "a") is not None  # other tenants untouched
-    assert any(r.operation == "crm-disconnect" for r in store.runs.list("t"))
 
 
 def test_bad_arguments_raise() -> None:

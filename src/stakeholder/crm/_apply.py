@@ -123,6 +123,7 @@ class AppliedSync:
     contacts_deleted: int = 0
     decisions_deleted: int = 0
     rejections: tuple[Rejection, ...] = ()
+    purged: tuple[tuple[str, int], ...] = ()
 
     def explain(self) -> str:
         lines = [
@@ -133,6 +134,11 @@ class AppliedSync:
             f"{len(self.rejections)}"
         ]
         lines += [f"  {r.record_id}: {r.reason}" for r in self.rejections]
+        if self.purged:
+            lines.append(
+                "purged the tenant: "
+                + ", ".join(f"{table} {count}" for table, count in self.purged)
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +149,7 @@ class AppliedSync:
             "contacts_deleted": self.contacts_deleted,
             "decisions_deleted": self.decisions_deleted,
             "rejections": [r.to_dict() for r in self.rejections],
+            "purged": dict(self.purged),
         }
 
 
@@ -218,16 +225,26 @@ def apply_account_sync(
 def apply_disconnect(
     store: Store, tenant: str, plan: DisconnectPlan, *, now: dt.datetime
 ) -> AppliedSync:
-    """Write a disconnect `plan`: keep the data (pending removals are called off) or
-    delete the accounts and contacts it lists, the timeline entries that belong only to
-    them and the tenant's sync issues. Overrides (an audit trail) and the run log stay.
-    Records a run ``crm-disconnect:<now>``."""
+    """Write a disconnect `plan`.
+
+    - keep the data: pending removals are called off, and a run
+      ``crm-disconnect:<now>`` is recorded;
+    - delete the data (the user asked for deletion): `Store.purge_tenant` deletes
+      everything stored for the tenant in one transaction (accounts, contacts, timeline,
+      overrides, sync issues, sponsor and alert records, the run log); `purged` holds its
+      counts per table and nothing is recorded afterwards.
+    """
+    if not plan.keep_data:
+        counts = store.purge_tenant(tenant)
+        return AppliedSync(
+            accounts_deleted=counts.get("accounts", 0),
+            contacts_deleted=counts.get("contacts", 0),
+            decisions_deleted=counts.get("decisions", 0),
+            purged=tuple(sorted(counts.items())),
+        )
+    if not plan.cancel_removal and not _read_pending(store, tenant):
+        return AppliedSync()  # nothing to call off: the data stays, nothing is written
     with store.batch():
-        contacts_deleted = sum(store.contacts.delete(tenant, c) for c in plan.delete_contacts)
-        decisions_deleted = _delete_timelines(store, tenant, plan.delete_accounts)
-        accounts_deleted = sum(store.accounts.delete(tenant, a) for a in plan.delete_accounts)
-        if not plan.keep_data:
-            store.sync_issues.replace_all(tenant, ())
         _write_pending(store, tenant, {}, now)
         store.runs.record(
             tenant,
@@ -235,20 +252,11 @@ def apply_disconnect(
                 f"crm-disconnect:{now.isoformat()}",
                 now,
                 operation="crm-disconnect",
-                counts={
-                    "accounts_deleted": accounts_deleted,
-                    "contacts_deleted": contacts_deleted,
-                    "decisions_deleted": decisions_deleted,
-                    "removal_cancelled": len(plan.cancel_removal),
-                },
-                note="kept the data" if plan.keep_data else "deleted the data",
+                counts={"removal_cancelled": len(plan.cancel_removal)},
+                note="kept the data",
             ),
         )
-    return AppliedSync(
-        accounts_deleted=accounts_deleted,
-        contacts_deleted=contacts_deleted,
-        decisions_deleted=decisions_deleted,
-    )
+    return AppliedSync()
 
 
 def refresh_ownership(

@@ -703,7 +703,8 @@ class DisconnectPlan:
             return text
         return (
             f"disconnect and delete the data taken: {len(self.delete_accounts)} account(s), "
-            f"{len(self.delete_contacts)} contact(s)"
+            f"{len(self.delete_contacts)} contact(s); applied to a store, everything stored "
+            "for the tenant goes (purge_tenant)"
         )
 
     def to_dict(self) -> dict[str, Any]:
