@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stakeholder.storage._alerts_protocols import (
+    CtaRepository,
+    EscalationRepository,
+    InboxRepository,
+    OutboxRepository,
+)
 from stakeholder.storage._memory import MemoryStore
 from stakeholder.storage._migrations import LATEST_VERSION, MIGRATIONS, Migration
 from stakeholder.storage._open import open_store
@@ -40,10 +46,14 @@ __all__ = [
     "MIGRATIONS",
     "AccountRepository",
     "ContactRepository",
+    "CtaRepository",
     "DecisionRepository",
+    "EscalationRepository",
+    "InboxRepository",
     "MemoryStore",
     "Migration",
     "ObservationRepository",
+    "OutboxRepository",
     "OverrideRecord",
     "OverrideRepository",
     "PostgresStore",

@@ -530,6 +530,12 @@ class MemoryStore:
         from stakeholder.storage._sponsors_memory import MemorySponsors  # noqa: PLC0415 - cycle
 
         self.sponsors = MemorySponsors(self._tables)
+        from stakeholder.storage import _alerts_memory as alerts  # noqa: PLC0415 - cycle
+
+        self.ctas = alerts.MemoryCtas(self._tables)
+        self.escalations = alerts.MemoryEscalations(self._tables)
+        self.outbox = alerts.MemoryOutbox(self._tables)
+        self.inbox = alerts.MemoryInbox(self._tables)
         self.url = "memory://"
 
     @property

@@ -384,6 +384,37 @@ $body$""",
             " at_us, seq)",
         ),
     ),
+    Migration(
+        6,
+        "alerts: calls to action, escalations, notification outbox, in-app inbox",
+        sqlite=(
+            _ALERT_CTAS,
+            "CREATE INDEX alert_ctas_by_time ON alert_ctas (tenant, opened_us, id)",
+            "CREATE INDEX alert_ctas_by_account ON alert_ctas (tenant, account_id)",
+            _ALERT_ESCALATIONS,
+            "CREATE INDEX alert_escalations_by_cta ON alert_escalations (tenant, cta_id)",
+            _ALERT_OUTBOX,
+            "CREATE INDEX alert_outbox_by_status ON alert_outbox (tenant, status, created_us)",
+            _ALERT_INBOX,
+            "CREATE INDEX alert_inbox_by_user ON alert_inbox (tenant, user_id, created_us)",
+        ),
+        postgres=(
+            _pg_table(_ALERT_CTAS),
+            _pg_unique("alert_ctas", "tenant, id"),
+            f"CREATE INDEX alert_ctas_by_time ON alert_ctas ({_keyed('tenant')}, opened_us)",
+            f"CREATE INDEX alert_ctas_by_account ON alert_ctas ({_keyed('tenant, account_id')})",
+            _pg_table(_ALERT_ESCALATIONS),
+            _pg_unique("alert_escalations", "tenant, id"),
+            "CREATE INDEX alert_escalations_by_cta"
+            f" ON alert_escalations ({_keyed('tenant, cta_id')})",
+            _pg_table(_ALERT_OUTBOX),
+            _pg_unique("alert_outbox", "tenant, id"),
+            f"CREATE INDEX alert_outbox_by_status ON alert_outbox ({_keyed('tenant')}, status)",
+            _pg_table(_ALERT_INBOX),
+            _pg_unique("alert_inbox", "tenant, id"),
+            f"CREATE INDEX alert_inbox_by_user ON alert_inbox ({_keyed('tenant, user_id')})",
+        ),
+    ),
 )
 
 LATEST_VERSION: Final = MIGRATIONS[-1].version

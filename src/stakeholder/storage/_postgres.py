@@ -409,6 +409,10 @@ class PostgresStore:
         self.sync_issues = repositories.sync_issues
         self.runs = repositories.runs
         self.sponsors = repositories.sponsors
+        self.ctas = repositories.ctas
+        self.escalations = repositories.escalations
+        self.outbox = repositories.outbox
+        self.inbox = repositories.inbox
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         if self.schema is not None:

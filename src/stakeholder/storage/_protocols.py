@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from stakeholder._ownership import SyncIssue
     from stakeholder._routing import Override, RouteStatus, RoutingDecision
     from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
+    from stakeholder.storage._alerts_protocols import (
+        CtaRepository,
+        EscalationRepository,
+        InboxRepository,
+        OutboxRepository,
+    )
     from stakeholder.storage._sponsors_protocols import SponsorRepositories
 
 __all__ = [
@@ -241,6 +247,22 @@ class Store(Protocol):
     @property
     def sponsors(self) -> SponsorRepositories:
         """Sponsor tracking: tracking state, observations, suggestions, updates, history."""
+
+    @property
+    def ctas(self) -> CtaRepository:
+        """Alerts: calls to action."""
+
+    @property
+    def escalations(self) -> EscalationRepository:
+        """Alerts: the escalation history of CTAs."""
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """Alerts: the notification outbox."""
+
+    @property
+    def inbox(self) -> InboxRepository:
+        """Alerts: in-app notifications per user."""
 
     @property
     def schema_version(self) -> int:

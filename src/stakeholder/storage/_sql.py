@@ -647,6 +647,12 @@ class SqlRepositories:
         from stakeholder.storage._sponsors_sql import SqlSponsors  # noqa: PLC0415 - cycle
 
         self.sponsors = SqlSponsors(source)
+        from stakeholder.storage import _alerts_sql as alerts  # noqa: PLC0415 - cycle
+
+        self.ctas = alerts.SqlCtas(source)
+        self.escalations = alerts.SqlEscalations(source)
+        self.outbox = alerts.SqlOutbox(source)
+        self.inbox = alerts.SqlInbox(source)
 
 
 def _quoted(name: str) -> str:

@@ -207,6 +207,10 @@ class SQLiteStore:
         self.sync_issues = repositories.sync_issues
         self.runs = repositories.runs
         self.sponsors = repositories.sponsors
+        self.ctas = repositories.ctas
+        self.escalations = repositories.escalations
+        self.outbox = repositories.outbox
+        self.inbox = repositories.inbox
 
     @property
     def schema_version(self) -> int:
