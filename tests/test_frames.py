@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -166,3 +167,10 @@ def test_crm_plan_rows() -> None:
     ]
     assert records.rows[1]["fields"] == ["name"]
     _check_types(records)
+
+
+def test_public_names_are_sorted_and_documented() -> None:
+    assert frames.__all__ == sorted(frames.__all__)
+    text = (Path(__file__).resolve().parent.parent / "docs" / "notebook.md").read_text("utf-8")
+    for name in frames.__all__:
+        assert name in text, name

@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # annotations only: this module imports nothing of ours at ru
 
 __all__ = [
     "MAX_HTML_ROWS",
-    "REPR_LIMIT",
     "PrettyPrinter",
+    "REPR_LIMIT",
     "attrs_html",
     "attrs_repr",
     "brief",
