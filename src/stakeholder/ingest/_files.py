@@ -456,8 +456,10 @@ def _csv_rows(
             value = cell.strip()
             if name and name not in fields:
                 fields[name] = value or None
-        too_big = oversized_field(fields, limits.max_field_bytes)
-        yield RawRecord(where, None if too_big else fields, _shorten(raw), too_big)
+        too_big = None
+        if len(raw) > limits.max_field_bytes // 4:  # else no field can be over the limit
+            too_big = oversized_field(fields, limits.max_field_bytes)
+        yield RawRecord(where, None if too_big else fields, raw, too_big)
     yield from _overlong_rows(p, overlong)
 
 
@@ -527,7 +529,9 @@ def _json_record(
     fields = _json_fields(value)
     if isinstance(fields, str):
         return RawRecord(where, None, text, fields)
-    too_big = oversized_field(fields, limits.max_field_bytes, whole)
+    too_big = None
+    if len(text) > limits.max_field_bytes // 6:  # else no field can be over the limit
+        too_big = oversized_field(fields, limits.max_field_bytes, whole)
     return RawRecord(where, None if too_big else fields, text, too_big)
 
 
