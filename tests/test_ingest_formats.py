@@ -362,3 +362,11 @@ def test_the_reader_rejects_oversized_headers_and_keeps_big_bodies(tmp_path: Pat
     assert "over max_field_bytes" in wide.reason
     assert "Subject" in wide.reason
     assert isinstance(wide, Rejection)
+
+
+def test_a_link_back_to_a_parent_folder_is_not_followed(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "rfc822-folder", tmp_path / "mail")
+    (tmp_path / "mail" / "loop").symlink_to(tmp_path / "mail")
+    result = read_communications(tmp_path / "mail")
+    assert len(result.items) == 2
+    assert "a link to a directory: not followed" in [r.reason for r in result.rejections]

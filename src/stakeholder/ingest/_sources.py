@@ -300,7 +300,9 @@ def _directory_items(root: Path, forced: str | None, limits: ReadLimits) -> Iter
         except OSError as exc:
             yield _sourced_rejection(entry, f"unusable file: {exc.strerror or exc}")
             continue
-        if stat.S_ISDIR(mode):
+        if stat.S_ISDIR(mode) and entry.is_symlink():
+            yield _sourced_rejection(entry, "a link to a directory: not followed")
+        elif stat.S_ISDIR(mode):
             yield from _directory_items(entry, None if forced == "maildir" else forced, limits)
         else:
             yield from _one_entry(entry, forced, limits)
