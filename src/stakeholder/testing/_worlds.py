@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 from hypothesis import strategies as st
 
 from stakeholder._model import Account, AccountKind, Communication, Contact, Participant, Role
@@ -76,6 +77,161 @@ def _render(draw: st.DrawFn, address: str, name: str) -> str:
     return text
 
 
+@attrs.define
+class _Draft:
+    """A world being drawn: what the scenarios pick from."""
+
+    suffix: str
+    accounts: list[Account] = attrs.Factory(list)
+    contacts: list[Contact] = attrs.Factory(list)
+    own_domain: dict[str, str] = attrs.Factory(dict)
+    unique_people: dict[str, list[str]] = attrs.Factory(dict)
+    personal_people: dict[str, str] = attrs.Factory(dict)
+    customer_ids: list[str] = attrs.Factory(list)
+    shared_people: list[tuple[str, tuple[str, str]]] = attrs.Factory(list)
+    partner_id: str | None = None
+    parent_id: str | None = None
+    group_domain: str | None = None
+
+    def add_contact(self, account_id: str, email: str) -> None:
+        name = email.split("@", maxsplit=1)[0]
+        self.contacts.append(Contact(f"c{len(self.contacts)}", account_id, email, name=name))
+
+
+def _customers(draw: st.DrawFn, w: _Draft, n: int) -> None:
+    words = draw(st.permutations(_WORDS))
+    for i in range(n):
+        account_id = f"a{i}"
+        domain = f"{words[i].lower()}{i}.{w.suffix}"
+        w.accounts.append(Account(account_id, f"{words[i]} {i}", domains=[domain]))
+        w.own_domain[account_id] = domain
+        people = [f"u{j}.{i}@{domain}" for j in range(draw(st.integers(2, 3)))]
+        w.unique_people[account_id] = people
+        for email in people:
+            w.add_contact(account_id, email)
+        personal = f"{words[i].lower()}.fan{i}@gmail.com"
+        w.personal_people[account_id] = personal
+        w.add_contact(account_id, personal)
+    w.customer_ids = [a.id for a in w.accounts]
+
+
+def _others(draw: st.DrawFn, w: _Draft, *, partners: bool, groups: bool) -> None:
+    """Shared people (contacts of two customers), a partner, a corporate group."""
+    if len(w.customer_ids) >= 2:
+        for k in range(draw(st.integers(0, 2))):
+            pair = tuple(sorted(draw(st.permutations(w.customer_ids))[:2]))
+            email = f"advisor{k}@adv{k}-partners.net"  # at a domain nobody claims
+            for account_id in pair:
+                w.add_contact(account_id, email)
+            w.shared_people.append((email, (pair[0], pair[1])))
+    if partners and draw(st.booleans()):
+        w.partner_id = "p0"
+        w.accounts.append(Account(w.partner_id, "Resellers Partner", kind=AccountKind.PARTNER,
+                                  domains=[f"resell.{w.suffix}"]))
+        w.own_domain[w.partner_id] = f"resell.{w.suffix}"
+        w.unique_people[w.partner_id] = [f"rep{j}@resell.{w.suffix}" for j in range(2)]
+        for email in w.unique_people[w.partner_id]:
+            w.add_contact(w.partner_id, email)
+    if groups and draw(st.booleans()):
+        w.parent_id = "g"
+        w.group_domain = f"group-corp.{w.suffix}"
+        w.accounts.append(Account(w.parent_id, "Group Holding"))
+        for site in ("g-1", "g-2"):
+            w.accounts.append(Account(site, f"Group Site {site[-1]}", parent_id=w.parent_id,
+                                      domains=[w.group_domain]))
+            for j in range(2):
+                w.add_contact(site, f"{site}.staff{j}@{w.group_domain}")
+
+
+def _scenarios(w: _Draft) -> list[str]:
+    scenarios = ["unique_contact", "known_personal", "domain_sync", "internal_only",
+                 "personal_unknown"]
+    if len(w.customer_ids) >= 2:
+        scenarios.append("two_customers")
+    if w.shared_people:
+        scenarios += ["shared_alone", "shared_with_unique"]
+    if w.partner_id is not None:
+        scenarios += ["partner_only", "partner_with_customer"]
+    if w.group_domain is not None:
+        scenarios.append("hierarchy")
+    return scenarios
+
+
+def _expect(scenario: str, status: RouteStatus, primary: str | None = None,
+            *accounts: str) -> Expectation:
+    return Expectation(scenario, status, primary, frozenset(accounts))
+
+
+def _core(
+    draw: st.DrawFn, w: _Draft, scenario: str, a: str, m: int
+) -> tuple[list[str], Expectation]:
+    """The participants that make `scenario` (for customer `a`) and its right answer."""
+    routed = RouteStatus.ROUTED
+    if scenario == "unique_contact":
+        return [draw(st.sampled_from(w.unique_people[a]))], _expect(scenario, routed, a, a)
+    if scenario == "known_personal":
+        return [w.personal_people[a]], _expect(scenario, routed, a, a)
+    if scenario == "domain_sync":
+        return [f"newcomer{m}@{w.own_domain[a]}"], _expect(scenario, routed, a, a)
+    if scenario == "two_customers":
+        b = draw(st.sampled_from([c for c in w.customer_ids if c != a]))
+        core = [draw(st.sampled_from(w.unique_people[a])),
+                draw(st.sampled_from(w.unique_people[b]))]
+        return core, _expect(scenario, routed, None, a, b)
+    if scenario in ("shared_alone", "shared_with_unique"):
+        email, pair = draw(st.sampled_from(w.shared_people))
+        if scenario == "shared_alone":
+            return [email], _expect(scenario, RouteStatus.AMBIGUOUS, None, *pair)
+        chosen = draw(st.sampled_from(pair))
+        core = [email, draw(st.sampled_from(w.unique_people[chosen]))]
+        return core, _expect(scenario, routed, chosen, chosen)
+    if scenario in ("partner_only", "partner_with_customer"):
+        assert w.partner_id is not None
+        core = [draw(st.sampled_from(w.unique_people[w.partner_id]))]
+        if scenario == "partner_only":
+            return core, _expect(scenario, routed, w.partner_id, w.partner_id)
+        core.append(draw(st.sampled_from(w.unique_people[a])))
+        return core, _expect(scenario, routed, a, a, w.partner_id)
+    if scenario == "hierarchy":
+        assert w.parent_id is not None
+        return [f"visitor{m}@{w.group_domain}"], _expect(scenario, routed, w.parent_id,
+                                                         w.parent_id)
+    if scenario == "internal_only":
+        return [], _expect(scenario, RouteStatus.INTERNAL)
+    return [f"stranger{m}@gmail.com"], _expect(scenario, RouteStatus.UNROUTED)
+
+
+def _communication(
+    draw: st.DrawFn, w: _Draft, m: int, *, shared_threads: bool
+) -> tuple[Communication, Expectation]:
+    scenario = draw(st.sampled_from(_scenarios(w)))
+    a = draw(st.sampled_from(w.customer_ids))
+    core, expectation = _core(draw, w, scenario, a, m)
+    noise = []
+    if scenario == "internal_only" or draw(st.booleans()):
+        noise.append(f"staff{draw(st.integers(0, 2))}@{_INTERNAL}")
+    if draw(st.booleans()):
+        noise.append(f"no-reply@{w.own_domain[a]}")
+    if scenario != "internal_only" and draw(st.booleans()):
+        noise.append(f"passerby{m}@gmail.com")
+    addresses = draw(st.permutations(core + noise))
+    cast: list[Participant] = [
+        Participant(
+            _render(draw, address, address.split("@")[0].title()),
+            role=Role.FROM if i == 0 else draw(st.sampled_from((Role.TO, Role.CC, Role.BCC))),
+        )
+        for i, address in enumerate(addresses)
+    ]
+    comm = Communication(
+        f"m{m}",
+        _T0 + dt.timedelta(minutes=m),
+        cast,
+        thread_id=f"t{draw(st.integers(0, 2))}" if shared_threads else f"t{m}",
+        subject=draw(st.sampled_from(_SUBJECTS)),
+    )
+    return comm, expectation
+
+
 @st.composite
 def _worlds(
     draw: st.DrawFn,
@@ -88,166 +244,23 @@ def _worlds(
     shared_threads: bool,
 ) -> World:
     n = draw(st.integers(min_customers, max_customers))
-    words = draw(st.permutations(_WORDS))
-    suffix = draw(st.sampled_from(_SUFFIXES))
-    accounts: list[Account] = []
-    contacts: list[Contact] = []
-    own_domain: dict[str, str] = {}
-    unique_people: dict[str, list[str]] = {}
-    personal_people: dict[str, str] = {}
-
-    def add_contact(account_id: str, email: str) -> None:
-        name = email.split("@", maxsplit=1)[0]
-        contacts.append(Contact(f"c{len(contacts)}", account_id, email, name=name))
-
-    for i in range(n):
-        account_id = f"a{i}"
-        domain = f"{words[i].lower()}{i}.{suffix}"
-        accounts.append(Account(account_id, f"{words[i]} {i}", domains=[domain]))
-        own_domain[account_id] = domain
-        people = [f"u{j}.{i}@{domain}" for j in range(draw(st.integers(2, 3)))]
-        unique_people[account_id] = people
-        for email in people:
-            add_contact(account_id, email)
-        personal = f"{words[i].lower()}.fan{i}@gmail.com"
-        personal_people[account_id] = personal
-        add_contact(account_id, personal)
-    customer_ids = [a.id for a in accounts]
-
-    # people who are contacts of two customers (at a domain nobody claims)
-    shared_people: list[tuple[str, tuple[str, str]]] = []
-    if n >= 2:
-        for k in range(draw(st.integers(0, 2))):
-            pair = tuple(sorted(draw(st.permutations(customer_ids))[:2]))
-            email = f"advisor{k}@adv{k}-partners.net"
-            for account_id in pair:
-                add_contact(account_id, email)
-            shared_people.append((email, (pair[0], pair[1])))
-
-    partner_id: str | None = None
-    if partners and draw(st.booleans()):
-        partner_id = "p0"
-        accounts.append(Account(partner_id, "Resellers Partner", kind=AccountKind.PARTNER,
-                                domains=[f"resell.{suffix}"]))
-        own_domain[partner_id] = f"resell.{suffix}"
-        unique_people[partner_id] = [f"rep{j}@resell.{suffix}" for j in range(2)]
-        for email in unique_people[partner_id]:
-            add_contact(partner_id, email)
-
-    group_domain: str | None = None
-    parent_id: str | None = None
-    if groups and draw(st.booleans()):
-        parent_id = "g"
-        group_domain = f"group-corp.{suffix}"
-        accounts.append(Account(parent_id, "Group Holding"))
-        for site in ("g-1", "g-2"):
-            accounts.append(Account(site, f"Group Site {site[-1]}", parent_id=parent_id,
-                                    domains=[group_domain]))
-            for j in range(2):
-                add_contact(site, f"{site}.staff{j}@{group_domain}")
-
-    unrelated = Account("zz-unrelated", "Unrelated Holdings", domains=[f"unrelated.{suffix}"])
-
-    scenarios = ["unique_contact", "known_personal", "domain_sync", "internal_only",
-                 "personal_unknown"]
-    if n >= 2:
-        scenarios.append("two_customers")
-    if shared_people:
-        scenarios += ["shared_alone", "shared_with_unique"]
-    if partner_id is not None:
-        scenarios += ["partner_only", "partner_with_customer"]
-    if group_domain is not None:
-        scenarios.append("hierarchy")
-
+    w = _Draft(suffix=draw(st.sampled_from(_SUFFIXES)))
+    _customers(draw, w, n)
+    _others(draw, w, partners=partners, groups=groups)
+    unrelated = Account("zz-unrelated", "Unrelated Holdings", domains=[f"unrelated.{w.suffix}"])
     communications: list[Communication] = []
     expected: dict[str, Expectation] = {}
     for m in range(draw(st.integers(1, max_communications))):
-        scenario = draw(st.sampled_from(scenarios))
-        core: list[str] = []
-        expectation: Expectation
-        a = draw(st.sampled_from(customer_ids))
-        if scenario == "unique_contact":
-            core = [draw(st.sampled_from(unique_people[a]))]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, a, frozenset({a}))
-        elif scenario == "known_personal":
-            core = [personal_people[a]]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, a, frozenset({a}))
-        elif scenario == "domain_sync":
-            core = [f"newcomer{m}@{own_domain[a]}"]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, a, frozenset({a}))
-        elif scenario == "two_customers":
-            b = draw(st.sampled_from([c for c in customer_ids if c != a]))
-            core = [
-                draw(st.sampled_from(unique_people[a])),
-                draw(st.sampled_from(unique_people[b])),
-            ]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, None, frozenset({a, b}))
-        elif scenario in ("shared_alone", "shared_with_unique"):
-            email, pair = draw(st.sampled_from(shared_people))
-            core = [email]
-            if scenario == "shared_alone":
-                expectation = Expectation(scenario, RouteStatus.AMBIGUOUS, None, frozenset(pair))
-            else:
-                chosen = draw(st.sampled_from(pair))
-                core.append(draw(st.sampled_from(unique_people[chosen])))
-                expectation = Expectation(scenario, RouteStatus.ROUTED, chosen,
-                                          frozenset({chosen}))
-        elif scenario == "partner_only":
-            assert partner_id is not None
-            core = [draw(st.sampled_from(unique_people[partner_id]))]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, partner_id,
-                                      frozenset({partner_id}))
-        elif scenario == "partner_with_customer":
-            assert partner_id is not None
-            core = [draw(st.sampled_from(unique_people[partner_id])),
-                    draw(st.sampled_from(unique_people[a]))]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, a,
-                                      frozenset({a, partner_id}))
-        elif scenario == "hierarchy":
-            assert parent_id is not None
-            core = [f"visitor{m}@{group_domain}"]
-            expectation = Expectation(scenario, RouteStatus.ROUTED, parent_id,
-                                      frozenset({parent_id}))
-        elif scenario == "internal_only":
-            expectation = Expectation(scenario, RouteStatus.INTERNAL)
-        else:  # personal_unknown
-            core = [f"stranger{m}@gmail.com"]
-            expectation = Expectation(scenario, RouteStatus.UNROUTED)
-
-        noise = []
-        if scenario == "internal_only" or draw(st.booleans()):
-            noise.append(f"staff{draw(st.integers(0, 2))}@{_INTERNAL}")
-        if draw(st.booleans()):
-            noise.append(f"no-reply@{own_domain[a]}")
-        if scenario != "internal_only" and draw(st.booleans()):
-            noise.append(f"passerby{m}@gmail.com")
-        addresses = draw(st.permutations(core + noise))
-        cast: list[Participant] = [
-            Participant(
-                _render(draw, address, address.split("@")[0].title()),
-                role=Role.FROM if i == 0 else draw(st.sampled_from((Role.TO, Role.CC, Role.BCC))),
-            )
-            for i, address in enumerate(addresses)
-        ]
-        comm_id = f"m{m}"
-        communications.append(
-            Communication(
-                comm_id,
-                _T0 + dt.timedelta(minutes=m),
-                cast,
-                thread_id=f"t{draw(st.integers(0, 2))}" if shared_threads else f"t{m}",
-                subject=draw(st.sampled_from(_SUBJECTS)),
-            )
-        )
-        expected[comm_id] = expectation
-
+        comm, expectation = _communication(draw, w, m, shared_threads=shared_threads)
+        communications.append(comm)
+        expected[comm.id] = expectation
     policy = OwnershipPolicy(
         internal_domains=[_INTERNAL],
-        shared_domains=[group_domain] if group_domain else [],
+        shared_domains=[w.group_domain] if w.group_domain else [],
     )
     return World(
-        accounts=tuple(accounts),
-        contacts=tuple(contacts),
+        accounts=tuple(w.accounts),
+        contacts=tuple(w.contacts),
         communications=tuple(communications),
         expected=expected,
         ownership_policy=policy,
