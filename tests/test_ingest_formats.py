@@ -9,6 +9,7 @@ import gzip
 import io
 import lzma
 import shutil
+import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stakeholder import CommKind, InputFileError, Participant, Rejection, Role
+from stakeholder import CommKind, InputFileError, MissingDependency, Participant, Rejection, Role
 from stakeholder.ingest import (
     Duplicate,
     ReadLimits,
@@ -370,3 +371,33 @@ def test_a_link_back_to_a_parent_folder_is_not_followed(tmp_path: Path) -> None:
     result = read_communications(tmp_path / "mail")
     assert len(result.items) == 2
     assert "a link to a directory: not followed" in [r.reason for r in result.rejections]
+
+
+mail_bytes = st.lists(
+    st.sampled_from([
+        b"From a@acme.com Tue Jan  2 10:00:00 2024\n", b"From: a@acme.com\n", b"\n",
+        b"Date: Tue, 02 Jan 2024 10:00:00 +0000\n", b"Message-ID: <x@y>\n", b">From x\n",
+        b"BEGIN:VCALENDAR\n", b"BEGIN:VEVENT\n", b"END:VEVENT\n", b"DTSTART:20240102T100000Z\n",
+        b"=" * 73 + b"\n", b'{"id": "j", "occurred_at": "2024-01-02"}\n', b"[", b"]", b",",
+        b"\x1f\x8b", b"\x00\xff", b"Content-Type: text/calendar\n",
+    ]) | st.binary(max_size=20),
+    max_size=25,
+).map(b"".join)
+
+
+@settings(max_examples=40)
+@given(data=mail_bytes, name=st.sampled_from(["x.mbox", "x.eml", "x.ics", "x.json", "x.jsonl",
+                                              "x.LOG2401A", "x", "x.txt"]))
+def test_any_bytes_give_items_rejections_or_one_input_file_error(data: bytes, name: str) -> None:
+    folder = Path(tempfile.mkdtemp())
+    try:
+        path = folder / name
+        path.write_bytes(data)
+        try:
+            result = read_communications(path)
+        except (InputFileError, MissingDependency):
+            return
+        check_counts(result)
+        assert result.present == sum(f.present for f in result.files)
+    finally:
+        shutil.rmtree(folder)
