@@ -170,6 +170,8 @@ class _Checker:
         return not rule.filters or all(f.keeps(account) for f in rule.filters)
 
     def fires(self, rule: Rule, account: AccountStage) -> list[tuple[str, str]] | None:
+        if len(rule.triggers) == 1:
+            return check_trigger(rule.triggers[0], account, self.facts) or None
         found: list[tuple[str, str]] = []
         hits = 0
         for trigger in rule.triggers:

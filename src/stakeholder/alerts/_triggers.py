@@ -13,7 +13,8 @@ import datetime as dt
 import fnmatch
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final
 
 from stakeholder._model import CommKind
 from stakeholder._progress import Progress, ProgressTicker
@@ -102,7 +103,11 @@ class TouchIndex:
 
     def last_touch(self, trigger: MissedTouchpoint, account_id: str) -> dt.datetime | None:
         """The newest matching touch of the account, or `None`."""
-        return self.last[self._slot[(trigger.comm_kind, trigger.subject)]].get(account_id)
+        return self.table(trigger).get(account_id)
+
+    def table(self, trigger: MissedTouchpoint) -> dict[str, dt.datetime]:
+        """Account id -> newest matching touch, for `trigger`'s filter."""
+        return self.last[self._slot[(trigger.comm_kind, trigger.subject)]]
 
 
 class Facts:
@@ -151,13 +156,40 @@ class Facts:
             else:
                 held[period] = record.value
         self.touches = touches
+        self._tables: dict[int, dict[str, dt.datetime]] = {}
+        self._folded: dict[str, str] = {}
+        self._days: dict[int, dt.timedelta] = {}
+
+    def touch_table(self, trigger: MissedTouchpoint) -> dict[str, dt.datetime]:
+        """The touch index's table for `trigger` (looked up once per trigger object)."""
+        found = self._tables.get(id(trigger))
+        if found is None:
+            found = self._tables[id(trigger)] = self.touches.table(trigger)
+        return found
+
+    def folded(self, metric: str) -> str:
+        """`metric.casefold()`, computed once per name."""
+        found = self._folded.get(metric)
+        if found is None:
+            found = self._folded[metric] = metric.casefold()
+        return found
+
+    def days(self, n: int) -> dt.timedelta:
+        """`timedelta(days=n)`, built once per `n`."""
+        found = self._days.get(n)
+        if found is None:
+            found = self._days[n] = dt.timedelta(days=n)
+        return found
 
 
 def _milestone(trigger: MissedMilestone, account: AccountStage, facts: Facts) -> list[Detail]:
+    tasks = facts.tasks.get(account.account_id)
+    if not tasks:
+        return []
     now = facts.now
     out = []
     patterns = [p.casefold() for p in trigger.tasks]
-    for task in sorted(facts.tasks.get(account.account_id, ()), key=lambda t: t.id):
+    for task in sorted(tasks, key=lambda t: t.id) if len(tasks) > 1 else tasks:
         if task.stage is not None and task.stage.casefold() != account.stage.casefold():
             continue
         if patterns and not any(fnmatch.fnmatchcase(task.name.casefold(), p) for p in patterns):
@@ -178,12 +210,13 @@ def _milestone(trigger: MissedMilestone, account: AccountStage, facts: Facts) ->
 
 
 def _usage(trigger: LowUsage, account: AccountStage, facts: Facts) -> list[Detail]:
-    series = facts.usage.get((account.account_id, trigger.metric.casefold()))
+    series = facts.usage.get((account.account_id, facts.folded(trigger.metric)))
     if not series or len(series) < trigger.periods:
         return []
     latest = sorted(series)[-trigger.periods :]
+    below = trigger.below
     values = [series[p] for p in latest]
-    if all(v < trigger.below for v in values):
+    if max(values) < below:
         shown = ", ".join(f"{v:g}" for v in values)
         return [(
             f"low usage: {trigger.metric}",
@@ -194,10 +227,10 @@ def _usage(trigger: LowUsage, account: AccountStage, facts: Facts) -> list[Detai
 
 
 def _touchpoint(trigger: MissedTouchpoint, account: AccountStage, facts: Facts) -> list[Detail]:
-    last = facts.touches.last_touch(trigger, account.account_id)
+    last = facts.touch_table(trigger).get(account.account_id)
     since = account.entered_at if last is None or account.entered_at > last else last
     quiet = facts.now - since
-    if quiet <= dt.timedelta(days=trigger.within_days):
+    if quiet <= facts.days(trigger.within_days):
         return []
     seen = f"last {_date(last)}" if last is not None else "none on record"
     return [(
@@ -206,13 +239,16 @@ def _touchpoint(trigger: MissedTouchpoint, account: AccountStage, facts: Facts) 
     )]
 
 
+_CHECKS: Final[dict[type, Callable[[Any, AccountStage, Facts], list[Detail]]]] = {
+    MissedMilestone: _milestone,
+    LowUsage: _usage,
+    MissedTouchpoint: _touchpoint,
+}
+
+
 def check_trigger(trigger: Trigger, account: AccountStage, facts: Facts) -> list[Detail]:
     """What `trigger` finds missed for `account` (empty: compliant)."""
-    if isinstance(trigger, MissedMilestone):
-        return _milestone(trigger, account, facts)
-    if isinstance(trigger, LowUsage):
-        return _usage(trigger, account, facts)
-    return _touchpoint(trigger, account, facts)
+    return _CHECKS[type(trigger)](trigger, account, facts)
 
 
 def subject_matcher(patterns: Sequence[str]) -> re.Pattern[str] | None:
