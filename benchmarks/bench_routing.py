@@ -208,6 +208,9 @@ _INVALID, _INTERNAL, _AUTOMATED, _STRONG, _WEAK, _NONE = range(6)
 _RANK = {"from": 0, "organizer": 1, "to": 2, "cc": 3, "attendee": 4, "bcc": 5}
 
 
+_BULK_LIMIT = 10  # RoutingPolicy().bulk_account_limit
+
+
 class BareRouter:
     """The decision procedure over plain dicts and tuples: no evidence, no objects."""
 
@@ -309,6 +312,10 @@ class BareRouter:
             result: Outcome
             if invalid == len(best):
                 result = ("rejected", (), ())
+            elif (len(strong) > _BULK_LIMIT or (
+                weak and len(strong) + sum(len(v[2]) for v in weak) > _BULK_LIMIT
+            )) and len(set(strong).union(*(v[2] for v in weak))) > _BULK_LIMIT:
+                result = ("bulk", (), ())  # issue 11: participants of too many accounts
             elif strong:
                 cust = sorted((a for a in strong if a not in partners),
                               key=lambda a: (-strong[a], a not in senders, a))

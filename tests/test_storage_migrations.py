@@ -48,10 +48,11 @@ def _rows_for_version_1(tenant: str) -> list[tuple[str, tuple[str, ...], list[tu
             ("tenant", "account_id", "comm_id", "position", "occurred_us"),
             list(timeline),
         ),
+        # version 1 had no `address` / `host` columns (migration 7 added them)
         (
             "overrides",
-            ("tenant", *codec.OVERRIDE_COLUMNS, "at_us"),
-            [codec.override_row(tenant, OVERRIDE)],
+            ("tenant", *codec.OVERRIDE_COLUMNS[:-2], "at_us"),
+            [codec.override_row(tenant, OVERRIDE)[:7] + codec.override_row(tenant, OVERRIDE)[9:]],
         ),
         # version 1 had no `kind` column (migration 4 added it)
         (

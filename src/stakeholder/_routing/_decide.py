@@ -101,12 +101,13 @@ class _ThreadMemory(OrderedDict[str, frozenset[str]]):
         self.size = size
 
     def learn(self, thread_id: str, accounts: frozenset[str]) -> None:
-        if self.size <= 0:
-            return
-        self[thread_id] = accounts
-        self.move_to_end(thread_id)
-        if len(self) > self.size:
+        if thread_id in self:
+            self.move_to_end(thread_id)
+        elif len(self) >= self.size:
+            if self.size <= 0:
+                return
             self.popitem(last=False)
+        self[thread_id] = accounts
 
 
 def _decide(
@@ -156,7 +157,7 @@ def _judge(
     broad: list[_Verdict] = []
     external = internal = invalid = 0
     memo_get = index._memo.get
-    sticky = index.has_sticky_overrides
+    sticky = index._has_sticky
     for participant in comm.participants:
         role = participant.role
         rank = _ROLE_RANK[role._value_]
@@ -214,12 +215,19 @@ def _judge(
 
     policy = index.policy
     if policy.detect_bulk and (strong or weak):
-        bulk = _bulk(
-            comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
-            evidence=evidence,
-        )
-        if bulk is not None:
-            return bulk, None
+        headers = comm.headers
+        limit = policy.bulk_account_limit
+        if (
+            (headers is not None and headers.is_bulk)
+            or len(strong) > limit
+            or (weak and len(strong) + sum(len(v.accounts) for v in weak) > limit)
+        ):
+            bulk = _bulk(
+                comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
+                evidence=evidence,
+            )
+            if bulk is not None:
+                return bulk, None
 
     if strong:
         partners = index._partners
@@ -571,14 +579,15 @@ def route_many(
     size = index.policy.thread_memory if thread_memory is None else thread_memory
     if size < 0:
         raise ConfigurationError(f"thread_memory must be at least 0, not {size}")
-    return _route_many(comms, index, _ThreadMemory(size), ProgressTicker(progress))
+    ticker = None if progress is None else ProgressTicker(progress)
+    return _route_many(comms, index, _ThreadMemory(size), ticker)
 
 
 def _route_many(
     comms: Iterable[Communication],
     index: RoutingIndex,
     memory: _ThreadMemory,
-    ticker: ProgressTicker,
+    ticker: ProgressTicker | None,
 ) -> Iterator[RoutingDecision]:
     for position, item in enumerate(_objects(comms)):
         if not isinstance(item, Communication):
@@ -589,5 +598,7 @@ def _route_many(
             except Exception as exc:  # noqa: BLE001 - a batch never stops on one item
                 decision = _rejected_item(position, item, f"could not be routed: {exc}")
             yield decision
-        ticker.advance()
-    ticker.close()
+        if ticker is not None:
+            ticker.advance()
+    if ticker is not None:
+        ticker.close()

@@ -133,9 +133,9 @@ def _keep_override(
 
 
 class _Overrides:
-    """Overrides filed by target: one active per communication or thread; every sticky
-    reroute per address and per host, latest first (which one is in force depends on
-    when a communication occurred)."""
+    """Overrides filed by target: one active per communication, thread, address or host
+    (the latest `at`, then author, reason: as the stores keep them). A sticky reroute
+    applies to communications that occur at or after its `at`."""
 
     __slots__ = ("by_address", "by_comm", "by_host", "by_thread")
 
@@ -163,12 +163,13 @@ class _Overrides:
             else (self.by_host, override.host)
         )
         assert target is not None
-        found = {*table.get(target, ()), override}
-        table[target] = tuple(sorted(found, key=_override_key))
+        current = table.get(target)
+        if current is None or _override_key(override) < _override_key(current[0]):
+            table[target] = (override,)
 
     def sticky(self, key: str, at: dt.datetime) -> Override | None:
         """The reroute in force for canonical address `key` at `at`: the address's own,
-        else the longest host's that holds it; per target the latest made by `at`."""
+        else the longest host's that holds it, when made at or before `at`."""
         found = self.by_address.get(key)
         if found is not None:
             for override in found:
@@ -211,6 +212,7 @@ class RoutingIndex:
         "_contacts",
         "_domains",
         "_excluded_addresses",
+        "_has_sticky",
         "_hosts",
         "_internal",
         "_internal_suffixes",
@@ -238,6 +240,7 @@ class RoutingIndex:
     _cache_size: int
     _comm_overrides: dict[str, Override]
     _excluded_addresses: frozenset[str]
+    _has_sticky: bool
     _own_policy: OwnershipPolicy | None
     _overrides: _Overrides
     _sticky_memo: dict[tuple[str, int], _Verdict]
@@ -400,6 +403,7 @@ class RoutingIndex:
         self._comm_overrides = filed.by_comm
         self._thread_overrides = filed.by_thread
         self._sticky_memo = {}
+        self._has_sticky = bool(filed.by_address or filed.by_host)
 
     def with_overrides(self, overrides: Iterable[Override]) -> RoutingIndex:
         """A copy of this index with `overrides` added to its own (sharing the rest)."""
@@ -417,7 +421,7 @@ class RoutingIndex:
     @property
     def has_sticky_overrides(self) -> bool:
         """Whether any override reroutes an address or a host."""
-        return bool(self._overrides.by_address or self._overrides.by_host)
+        return self._has_sticky
 
     def _sticky(self, verdict: _Verdict, at: dt.datetime) -> _Verdict | None:
         """The verdict of a sticky reroute in force for this address at `at`, if any."""
@@ -676,7 +680,7 @@ class RoutingIndex:
         if _AUTOMATED_LOCAL.fullmatch(local) is not None:
             return _Verdict(key, *_AUTOMATED_ARGS)
         accounts = self._contacts.get(key)
-        if accounts is None and key in self._excluded_addresses:
+        if accounts is None and self._excluded_addresses and key in self._excluded_addresses:
             return _Verdict(
                 key,
                 _NONE,

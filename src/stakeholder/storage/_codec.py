@@ -53,7 +53,7 @@ DecisionRow = tuple[
     str,
 ]
 DecisionAccountRow = tuple[str, str, str, int, int | None]
-OverrideRow = tuple[str, str | None, str | None, str, str, str, str, int]
+OverrideRow = tuple[str, str | None, str | None, str, str, str, str, str | None, str | None, int]
 SyncIssueRow = tuple[str, str, str, str, str, str]
 RunRow = tuple[str, str, str, int, str, str, str]
 
@@ -660,11 +660,15 @@ def override_row(tenant: str, override: object) -> OverrideRow:
         text(override.author, "author"),
         text(override.reason, "reason"),
         at.isoformat(),
+        None if override.address is None else key(override.address, "address"),
+        None if override.host is None else key(override.host, "host"),
         instant(at),
     )
 
 
-OVERRIDE_COLUMNS: Final = ("comm_id", "thread_id", "account_ids", "author", "reason", "at")
+OVERRIDE_COLUMNS: Final = (
+    "comm_id", "thread_id", "account_ids", "author", "reason", "at", "address", "host"
+)
 
 
 def override_from_row(row: tuple[Any, ...]) -> Override:
@@ -676,14 +680,21 @@ def override_from_row(row: tuple[Any, ...]) -> Override:
         at=_fromiso(row[5]),
         comm_id=row[0],
         thread_id=row[1],
+        address=row[6],
+        host=row[7],
     )
 
 
 def override_target(override: Override) -> tuple[int, str]:
-    """(0, comm_id) or (1, thread_id): the order of `OverrideRepository.active`."""
+    """(0, comm_id), (1, thread_id), (2, address) or (3, host): the order of
+    `OverrideRepository.active`."""
     if override.comm_id is not None:
         return (0, override.comm_id)
-    return (1, override.thread_id or "")
+    if override.thread_id is not None:
+        return (1, override.thread_id)
+    if override.address is not None:
+        return (2, override.address)
+    return (3, override.host or "")
 
 
 # --------------------------------------------------------------------------- sync issues

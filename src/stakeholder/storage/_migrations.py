@@ -145,6 +145,21 @@ _OVERRIDES: Final = """CREATE TABLE overrides (
     at_us BIGINT NOT NULL,
     CHECK ((comm_id IS NULL) <> (thread_id IS NULL))
 )"""
+_OVERRIDES_V7: Final = """CREATE TABLE overrides_v7 (
+    seq {seq},
+    tenant TEXT NOT NULL,
+    comm_id TEXT,
+    thread_id TEXT,
+    account_ids TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    at_us BIGINT NOT NULL,
+    address TEXT,
+    host TEXT,
+    CHECK ((comm_id IS NOT NULL) + (thread_id IS NOT NULL) + (address IS NOT NULL)
+           + (host IS NOT NULL) = 1)
+)"""
 _RUNS: Final = """CREATE TABLE runs (
     tenant TEXT NOT NULL,
     run_id TEXT NOT NULL,
@@ -413,6 +428,34 @@ $body$""",
             _pg_table(_ALERT_INBOX),
             _pg_unique("alert_inbox", "tenant, id"),
             f"CREATE INDEX alert_inbox_by_user ON alert_inbox ({_keyed('tenant, user_id')})",
+        ),
+    ),
+    Migration(
+        7,
+        "overrides by address and by host (sticky reroutes): one target of four",
+        sqlite=(
+            _OVERRIDES_V7.format(seq="INTEGER PRIMARY KEY AUTOINCREMENT"),
+            "INSERT INTO overrides_v7 (seq, tenant, comm_id, thread_id, account_ids, author,"
+            " reason, at, at_us) SELECT seq, tenant, comm_id, thread_id, account_ids, author,"
+            " reason, at, at_us FROM overrides",
+            "DROP TABLE overrides",
+            "ALTER TABLE overrides_v7 RENAME TO overrides",
+            "CREATE INDEX overrides_by_tenant ON overrides (tenant, at_us, seq)",
+        ),
+        postgres=(
+            """DO $body$
+DECLARE found RECORD;
+BEGIN
+    FOR found IN SELECT conname FROM pg_catalog.pg_constraint
+                 WHERE conrelid = 'overrides'::regclass AND contype = 'c'
+    LOOP
+        EXECUTE format('ALTER TABLE overrides DROP CONSTRAINT %I', found.conname);
+    END LOOP;
+END
+$body$""",
+            "ALTER TABLE overrides ADD COLUMN address TEXT, ADD COLUMN host TEXT",
+            "ALTER TABLE overrides ADD CONSTRAINT overrides_one_target"
+            " CHECK (num_nonnulls(comm_id, thread_id, address, host) = 1)",
         ),
     ),
 )
