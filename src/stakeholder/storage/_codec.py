@@ -12,10 +12,11 @@ microseconds since 1970-01-01 UTC.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import Any, Final, Protocol, TypeVar
 
 import attrs
@@ -24,6 +25,7 @@ from stakeholder._errors import InvalidRecord
 from stakeholder._identity import EmailAddress
 from stakeholder._model import Account, CommKind, Contact, Rejection, Role
 from stakeholder._ownership import SyncIssue
+from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import (
     Evidence,
     EvidenceKind,
@@ -768,22 +770,62 @@ def item_id(item: object) -> str | None:
     return None
 
 
-def encode_batch(
+#: How many items a batch write encodes between two progress calls.
+PROGRESS_EVERY: Final = 10_000
+
+
+def ticker(progress: Progress | None, items: Iterable[object]) -> ProgressTicker | None:
+    """The progress ticker of one batch write (`None` without a callback): the total is
+    known for a sized input. Close it once the write has committed."""
+    if progress is None:
+        return None
+    total = len(items) if isinstance(items, Sized) else None
+    return ProgressTicker(progress, total, every=PROGRESS_EVERY)
+
+
+def finish(result: WriteResult, progress: ProgressTicker | None) -> WriteResult:
+    """`result`, after the final progress call (the batch has committed)."""
+    if progress is not None:
+        progress.close()
+    return result
+
+
+def _encode_into(
     items: Iterable[Item],
     encode: Callable[[Item], T],
-    item_key: Callable[[T], K] | None,
     where: str,
-) -> tuple[list[T], list[Rejection]]:
-    """Encode every item; set aside the unstorable ones and, when `item_key` is given,
-    every item whose key a later item of the same batch repeats (the later one wins)."""
-    encoded: list[T] = []
-    rejections: list[Rejection] = []
+    encoded: list[T],
+    rejections: list[Rejection],
+) -> None:
     append = encoded.append
     for item in items:
         try:
             append(encode(item))
         except Unstorable as exc:
             rejections.append(Rejection.of(where, exc.reason, item, item_id(item)))
+
+
+def encode_batch(
+    items: Iterable[Item],
+    encode: Callable[[Item], T],
+    item_key: Callable[[T], K] | None,
+    where: str,
+    *,
+    progress: ProgressTicker | None = None,
+) -> tuple[list[T], list[Rejection]]:
+    """Encode every item; set aside the unstorable ones and, when `item_key` is given,
+    every item whose key a later item of the same batch repeats (the later one wins).
+    `progress` advances every `PROGRESS_EVERY` items (the caller closes it once the
+    write has committed)."""
+    encoded: list[T] = []
+    rejections: list[Rejection] = []
+    if progress is None:
+        _encode_into(items, encode, where, encoded, rejections)
+    else:
+        iterator = iter(items)
+        while chunk := list(itertools.islice(iterator, PROGRESS_EVERY)):
+            _encode_into(chunk, encode, where, encoded, rejections)
+            progress.advance(len(chunk))
     if item_key is None:
         return encoded, rejections
     keys = [item_key(value) for value in encoded]

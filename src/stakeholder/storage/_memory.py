@@ -18,6 +18,7 @@ from stakeholder._errors import InvalidRecord
 from stakeholder._identity import EmailAddress
 from stakeholder._model import Account, Contact, Rejection
 from stakeholder._ownership import SyncIssue
+from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import Override, RouteStatus, RoutingDecision
 from stakeholder.storage import _codec as codec
 from stakeholder.storage._decision_rule import choose_decisions, to_check
@@ -173,15 +174,19 @@ class MemoryAccounts(_Repository):
         with self._t.transaction():
             self._t.set("accounts", tenant, account.id, account)
 
-    def put_many(self, tenant: str, accounts: Iterable[Account]) -> WriteResult:
+    def put_many(
+        self, tenant: str, accounts: Iterable[Account], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, accounts)
         pairs, rejections = codec.encode_batch(
-            accounts, lambda a: (codec.account_row(tenant, a), a), lambda p: p[0][1], "accounts"
+            accounts, lambda a: (codec.account_row(tenant, a), a), lambda p: p[0][1], "accounts",
+            progress=tick,
         )
         with self._t.transaction():
             for _row, account in pairs:
                 self._t.set("accounts", tenant, account.id, account)
-        return codec.write_result(len(pairs), rejections)
+        return codec.finish(codec.write_result(len(pairs), rejections), tick)
 
     def get(self, tenant: str, account_id: str) -> Account | None:
         tenant = codec.check_tenant(tenant)
@@ -217,15 +222,19 @@ class MemoryContacts(_Repository):
         with self._t.transaction():
             self._t.set("contacts", tenant, contact.id, contact)
 
-    def put_many(self, tenant: str, contacts: Iterable[Contact]) -> WriteResult:
+    def put_many(
+        self, tenant: str, contacts: Iterable[Contact], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, contacts)
         pairs, rejections = codec.encode_batch(
-            contacts, lambda c: (codec.contact_row(tenant, c), c), lambda p: p[0][1], "contacts"
+            contacts, lambda c: (codec.contact_row(tenant, c), c), lambda p: p[0][1], "contacts",
+            progress=tick,
         )
         with self._t.transaction():
             for _row, contact in pairs:
                 self._t.set("contacts", tenant, contact.id, contact)
-        return codec.write_result(len(pairs), rejections)
+        return codec.finish(codec.write_result(len(pairs), rejections), tick)
 
     def get(self, tenant: str, contact_id: str) -> Contact | None:
         tenant = codec.check_tenant(tenant)
@@ -329,14 +338,21 @@ class MemoryDecisions(_Repository):
             raise InvalidRecord(decision, refused[0].reason)
 
     def put_many(
-        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+        self,
+        tenant: str,
+        decisions: Iterable[RoutingDecision],
+        *,
+        replace: bool = True,
+        progress: Progress | None = None,
     ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, decisions)
         pairs, rejections = codec.encode_batch(
-            decisions, lambda d: (codec.decision_rows(tenant, d), d), None, "decisions"
+            decisions, lambda d: (codec.decision_rows(tenant, d), d), None, "decisions",
+            progress=tick,
         )
         written, refused = self._put(tenant, pairs, replace)
-        return codec.write_result(written, [*rejections, *refused])
+        return codec.finish(codec.write_result(written, [*rejections, *refused]), tick)
 
     def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
         tenant = codec.check_tenant(tenant)
@@ -393,15 +409,19 @@ class MemoryOverrides(_Repository):
         with self._t.transaction():
             self._t.append_override(tenant, override)
 
-    def add_many(self, tenant: str, overrides: Iterable[Override]) -> WriteResult:
+    def add_many(
+        self, tenant: str, overrides: Iterable[Override], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, overrides)
         pairs, rejections = codec.encode_batch(
-            overrides, lambda o: (codec.override_row(tenant, o), o), None, "overrides"
+            overrides, lambda o: (codec.override_row(tenant, o), o), None, "overrides",
+            progress=tick,
         )
         with self._t.transaction():
             for _row, override in pairs:
                 self._t.append_override(tenant, override)
-        return codec.write_result(len(pairs), rejections)
+        return codec.finish(codec.write_result(len(pairs), rejections), tick)
 
     def _trail(self, tenant: str) -> builtins.list[tuple[int, Override]]:
         tenant = codec.check_tenant(tenant)
@@ -430,30 +450,37 @@ class MemoryOverrides(_Repository):
 
 class MemorySyncIssues(_Repository):
     def _encode(
-        self, tenant: str, issues: Iterable[SyncIssue]
+        self, tenant: str, issues: Iterable[SyncIssue], tick: ProgressTicker | None
     ) -> tuple[builtins.list[SyncIssue], WriteResult]:
         pairs, rejections = codec.encode_batch(
-            issues, lambda i: (codec.sync_issue_row(tenant, i), i), lambda p: p[0][1], "sync_issues"
+            issues, lambda i: (codec.sync_issue_row(tenant, i), i), lambda p: p[0][1],
+            "sync_issues", progress=tick,
         )
         return [issue for _row, issue in pairs], codec.write_result(len(pairs), rejections)
 
-    def put_many(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def put_many(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
-        values, result = self._encode(tenant, issues)
+        tick = codec.ticker(progress, issues)
+        values, result = self._encode(tenant, issues, tick)
         with self._t.transaction():
             for issue in values:
                 self._t.set("sync_issues", tenant, issue.domain, issue)
-        return result
+        return codec.finish(result, tick)
 
-    def replace_all(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def replace_all(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
-        values, result = self._encode(tenant, issues)
+        tick = codec.ticker(progress, issues)
+        values, result = self._encode(tenant, issues, tick)
         with self._t.transaction():
             for domain in list(self._t.rows("sync_issues", tenant)):
                 self._t.delete("sync_issues", tenant, domain)
             for issue in values:
                 self._t.set("sync_issues", tenant, issue.domain, issue)
-        return result
+        return codec.finish(result, tick)
 
     def get(self, tenant: str, domain: str) -> SyncIssue | None:
         tenant = codec.check_tenant(tenant)

@@ -14,7 +14,8 @@ Shared rules of every repository:
   value that cannot be stored; `put_many` writes many in one transaction and returns a
   `WriteResult`: values that cannot be stored are set aside with a reason, never raised
   and never dropped silently; when an id occurs twice in one call the later value wins
-  and the earlier one is reported.
+  and the earlier one is reported. Every batch write takes `progress=`, a `Progress`
+  callback called as items are checked (every 10,000) and once after the commit.
 - Lists come back in a defined order (documented per method; strings compare by code
   point in every back end).
 - Inside `with store.batch():` every call joins one transaction; an exception leaves
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from stakeholder._identity import EmailAddress
     from stakeholder._model import Account, Contact
     from stakeholder._ownership import SyncIssue
+    from stakeholder._progress import Progress
     from stakeholder._routing import Override, RouteStatus, RoutingDecision
     from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
     from stakeholder.storage._alerts_protocols import (
@@ -62,7 +64,9 @@ class AccountRepository(Protocol):
     def put(self, tenant: str, account: Account) -> None:
         """Insert or replace `account`."""
 
-    def put_many(self, tenant: str, accounts: Iterable[Account]) -> WriteResult:
+    def put_many(
+        self, tenant: str, accounts: Iterable[Account], *, progress: Progress | None = None
+    ) -> WriteResult:
         """Insert or replace many accounts in one transaction."""
 
     def get(self, tenant: str, account_id: str) -> Account | None:
@@ -86,7 +90,9 @@ class ContactRepository(Protocol):
     def put(self, tenant: str, contact: Contact) -> None:
         """Insert or replace `contact`."""
 
-    def put_many(self, tenant: str, contacts: Iterable[Contact]) -> WriteResult:
+    def put_many(
+        self, tenant: str, contacts: Iterable[Contact], *, progress: Progress | None = None
+    ) -> WriteResult:
         """Insert or replace many contacts in one transaction."""
 
     def get(self, tenant: str, contact_id: str) -> Contact | None:
@@ -115,7 +121,12 @@ class DecisionRepository(Protocol):
         `put_many`; `InvalidRecord` when the rule keeps the stored decision."""
 
     def put_many(
-        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+        self,
+        tenant: str,
+        decisions: Iterable[RoutingDecision],
+        *,
+        replace: bool = True,
+        progress: Progress | None = None,
     ) -> WriteResult:
         """Insert or replace many decisions in one transaction (idempotent by comm_id).
 
@@ -163,7 +174,9 @@ class OverrideRepository(Protocol):
     def add(self, tenant: str, override: Override) -> None:
         """Append one override."""
 
-    def add_many(self, tenant: str, overrides: Iterable[Override]) -> WriteResult:
+    def add_many(
+        self, tenant: str, overrides: Iterable[Override], *, progress: Progress | None = None
+    ) -> WriteResult:
         """Append many overrides in one transaction."""
 
     def active(self, tenant: str) -> builtins.list[Override]:
@@ -184,10 +197,14 @@ class OverrideRepository(Protocol):
 class SyncIssueRepository(Protocol):
     """Sync issues (domains claimed by several accounts without permission) by domain."""
 
-    def put_many(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def put_many(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         """Insert or replace issues by domain, in one transaction."""
 
-    def replace_all(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def replace_all(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         """Make the tenant's issues exactly `issues` (the result of a new ownership run)."""
 
     def get(self, tenant: str, domain: str) -> SyncIssue | None:

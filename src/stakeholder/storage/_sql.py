@@ -15,6 +15,7 @@ from stakeholder._errors import InvalidRecord
 from stakeholder._identity import EmailAddress
 from stakeholder._model import Account, Contact, Rejection
 from stakeholder._ownership import SyncIssue
+from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import Override, RouteStatus, RoutingDecision
 from stakeholder.storage import _codec as codec
 from stakeholder.storage._decision_rule import choose_decisions, to_check
@@ -241,16 +242,18 @@ class _Repository:
         items: Iterable[object],
         encode: Callable[[str, object], Row],
         columns: Sequence[str],
+        progress: Progress | None = None,
     ) -> WriteResult:
         """Insert or replace many values in one session; unstorable ones are rejected
         with a reason (the row's second column is its id)."""
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, items)
         rows, rejections = codec.encode_batch(
-            items, lambda item: encode(tenant, item), lambda r: r[1], self.table
+            items, lambda item: encode(tenant, item), lambda r: r[1], self.table, progress=tick
         )
         keys = ("tenant", self.key_column)
         self._source.transact(lambda s: s.upsert(self.table, columns, keys, rows))
-        return codec.write_result(len(rows), rejections)
+        return codec.finish(codec.write_result(len(rows), rejections), tick)
 
     def _delete_key(self, tenant: str, value: object) -> bool:
         tenant = codec.check_tenant(tenant)
@@ -277,8 +280,10 @@ class SqlAccounts(_Repository):
     def put(self, tenant: str, account: Account) -> None:
         self._upsert_one(tenant, account, codec.account_row, _ACCOUNT_COLS)
 
-    def put_many(self, tenant: str, accounts: Iterable[Account]) -> WriteResult:
-        return self._upsert_many(tenant, accounts, codec.account_row, _ACCOUNT_COLS)
+    def put_many(
+        self, tenant: str, accounts: Iterable[Account], *, progress: Progress | None = None
+    ) -> WriteResult:
+        return self._upsert_many(tenant, accounts, codec.account_row, _ACCOUNT_COLS, progress)
 
     def get(self, tenant: str, account_id: str) -> Account | None:
         rows = self._by_key(_SELECT_ACCOUNT, tenant, account_id)
@@ -302,8 +307,10 @@ class SqlContacts(_Repository):
     def put(self, tenant: str, contact: Contact) -> None:
         self._upsert_one(tenant, contact, codec.contact_row, _CONTACT_COLS)
 
-    def put_many(self, tenant: str, contacts: Iterable[Contact]) -> WriteResult:
-        return self._upsert_many(tenant, contacts, codec.contact_row, _CONTACT_COLS)
+    def put_many(
+        self, tenant: str, contacts: Iterable[Contact], *, progress: Progress | None = None
+    ) -> WriteResult:
+        return self._upsert_many(tenant, contacts, codec.contact_row, _CONTACT_COLS, progress)
 
     def get(self, tenant: str, contact_id: str) -> Contact | None:
         rows = self._by_key(_SELECT_CONTACT, tenant, contact_id)
@@ -427,14 +434,21 @@ class SqlDecisions(_Repository):
             raise InvalidRecord(decision, refused[0].reason)
 
     def put_many(
-        self, tenant: str, decisions: Iterable[RoutingDecision], *, replace: bool = True
+        self,
+        tenant: str,
+        decisions: Iterable[RoutingDecision],
+        *,
+        replace: bool = True,
+        progress: Progress | None = None,
     ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, decisions)
         encoded, rejections = codec.encode_batch(
-            decisions, lambda d: codec.decision_rows(tenant, d), None, "decisions"
+            decisions, lambda d: codec.decision_rows(tenant, d), None, "decisions",
+            progress=tick,
         )
         written, refused = self._put(tenant, encoded, replace)
-        return codec.write_result(written, [*rejections, *refused])
+        return codec.finish(codec.write_result(written, [*rejections, *refused]), tick)
 
     def get(self, tenant: str, comm_id: str) -> RoutingDecision | None:
         rows = self._by_key(_SELECT_DECISION, tenant, comm_id)
@@ -508,16 +522,19 @@ class SqlOverrides(_Repository):
             lambda s: s.executemany(insert_sql("overrides", _OVERRIDE_COLS), [row])
         )
 
-    def add_many(self, tenant: str, overrides: Iterable[Override]) -> WriteResult:
+    def add_many(
+        self, tenant: str, overrides: Iterable[Override], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
+        tick = codec.ticker(progress, overrides)
         rows, rejections = codec.encode_batch(
-            overrides, lambda o: codec.override_row(tenant, o), None, "overrides"
+            overrides, lambda o: codec.override_row(tenant, o), None, "overrides", progress=tick
         )
         if rows:
             self._source.transact(
                 lambda s: s.executemany(insert_sql("overrides", _OVERRIDE_COLS), rows)
             )
-        return codec.write_result(len(rows), rejections)
+        return codec.finish(codec.write_result(len(rows), rejections), tick)
 
     def _trail(self, rows: Iterable[Row]) -> Iterator[tuple[int, Override]]:
         for row in rows:
@@ -563,28 +580,35 @@ class SqlSyncIssues(_Repository):
     key_column = "domain"
 
     def _encode(
-        self, tenant: str, issues: Iterable[SyncIssue]
+        self, tenant: str, issues: Iterable[SyncIssue], tick: ProgressTicker | None
     ) -> tuple[builtins.list[codec.SyncIssueRow], builtins.list[Any]]:
         return codec.encode_batch(
-            issues, lambda i: codec.sync_issue_row(tenant, i), lambda r: r[1], "sync_issues"
+            issues, lambda i: codec.sync_issue_row(tenant, i), lambda r: r[1], "sync_issues",
+            progress=tick,
         )
 
-    def put_many(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def put_many(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         tenant = codec.check_tenant(tenant)
-        rows, rejections = self._encode(tenant, issues)
+        tick = codec.ticker(progress, issues)
+        rows, rejections = self._encode(tenant, issues, tick)
 
         def write(s: Session) -> None:
             self._d.lock(s, "sync_issues", tenant)
             s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
 
         self._source.transact(write)
-        return codec.write_result(len(rows), rejections)
+        return codec.finish(codec.write_result(len(rows), rejections), tick)
 
-    def replace_all(self, tenant: str, issues: Iterable[SyncIssue]) -> WriteResult:
+    def replace_all(
+        self, tenant: str, issues: Iterable[SyncIssue], *, progress: Progress | None = None
+    ) -> WriteResult:
         """One serialisable step on every back end: writers of the tenant's issues take
         a per-tenant lock first, so concurrent replacements never mix their sets."""
         tenant = codec.check_tenant(tenant)
-        rows, rejections = self._encode(tenant, issues)
+        tick = codec.ticker(progress, issues)
+        rows, rejections = self._encode(tenant, issues, tick)
 
         def replace(s: Session) -> None:
             self._d.lock(s, "sync_issues", tenant)
@@ -593,7 +617,7 @@ class SqlSyncIssues(_Repository):
             s.upsert("sync_issues", _ISSUE_COLS, ("tenant", "domain"), rows)
 
         self._source.transact(replace)
-        return codec.write_result(len(rows), rejections)
+        return codec.finish(codec.write_result(len(rows), rejections), tick)
 
     def get(self, tenant: str, domain: str) -> SyncIssue | None:
         rows = self._by_key(_SELECT_ISSUE, tenant, domain)

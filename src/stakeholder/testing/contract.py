@@ -985,6 +985,32 @@ class StoreContract:
         assert store.accounts.count("t") == 2001
         assert {a.id for a in store.accounts.list("t")} == {a.id for a in items}
 
+    # ----------------------------------------------------------------- progress
+
+    def test_batch_writes_report_progress(self, store_factory: StoreFactory) -> None:
+        """`progress(done, total)` every 10,000 items and once after the commit; the
+        total is known for a list and `None` for a stream."""
+        store = store_factory()
+        seen: list[tuple[int, int | None]] = []
+
+        def progress(done: int, total: int | None) -> None:
+            seen.append((done, total))
+
+        items = [Account(f"a{i:05d}", "A") for i in range(20_001)]
+        assert store.accounts.put_many("t", items, progress=progress).written == 20_001
+        assert seen == [(10_000, 20_001), (20_000, 20_001), (20_001, 20_001)]
+        seen.clear()
+        issues = (SyncIssue(f"d{i}.com", ("a", "b"), "r", "s") for i in range(3))
+        assert store.sync_issues.replace_all("t", issues, progress=progress).written == 3
+        assert seen == [(3, None)]
+        seen.clear()
+        store.decisions.put_many("t", [RoutingDecision("m", RouteStatus.ROUTED)],
+                                 progress=progress)
+        store.contacts.put_many("t", [Contact("c", "a")], progress=progress)
+        store.overrides.add_many("t", [], progress=progress)
+        store.sync_issues.put_many("t", [], progress=progress)
+        assert seen == [(1, 1), (1, 1), (0, 0), (0, 0)]
+
     # ----------------------------------------------------------------- non-finite numbers
 
     def test_nan_and_infinite_confidence_are_rejections(self, store_factory: StoreFactory) -> None:
