@@ -146,6 +146,13 @@ def test_real_organisation_names_become_tags_unchanged(tmp_path: Path) -> None:
         f"engaging-in-{primary_name}-primary"
     }
     assert set(copy["contact"]["tags"]) == expected
+    code = main(
+        ["shared-contacts", "--contacts", str(contacts), "--accounts", str(accounts),
+         "--corporate", "corp", "--copy-to-corporate", "--engaging-both", "--out", str(out)]
+    )
+    assert code == 0
+    (copy,) = json.loads(out.read_text(encoding="utf-8"))["copies"]
+    assert set(copy["contact"]["tags"]) == expected | {f"engaging-in-{primary_name}"}
 
 
 @pytest.mark.parametrize("region", ["ZZZ", "XX", "1"])

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 import storage_backends
@@ -75,6 +76,8 @@ def test_sync_then_an_identical_sync_reports_no_changes(
                         ["Churned", "Inactive"]),
     )
     assert f"{len(expected.accounts)} added" in out
+    assert "unknown account column 'Industry'" in out  # reported once, with a count
+    assert out.count("unknown account column 'Industry'") == 1
     assert "Set aside:" in out
     assert "Sync issues:" in out
     for rejection in expected.rejections:
@@ -283,3 +286,30 @@ def test_engagement_bad_options_exit_2(
                                 str(tmp_path / "no" / "dir" / "x.csv")])
     assert code == 2
     assert "cannot write" in err
+
+
+def test_keep_tag_keeps_a_user_tag_of_the_shared_contact_plan(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    code, _, err = run(capsys, sf_args(sqlite_url, "--now", T0))
+    assert code == 0, err
+    store = open_store(sqlite_url)
+    try:
+        first = store.contacts.list("acme-corp")[0]
+        tags = {"multi-site", "primary-shared-contact", "engaging-in-X"}
+        store.contacts.put("acme-corp", attrs.evolve(first, tags=tags))
+    finally:
+        store.close()
+    code, out, err = run(capsys, sf_args(sqlite_url, "--now", T0, "--keep-tag", "multi-site"))
+    assert code == 0, err
+    assert "no changes" in out
+    code, out, err = run(capsys, sf_args(sqlite_url, "--now", T0))
+    assert code == 0, err
+    store = open_store(sqlite_url)
+    try:
+        # without --keep-tag the user tag is the CRM's to drop; the library's tags stay
+        kept = store.contacts.get("acme-corp", first.id)
+        assert kept is not None
+        assert kept.tags == {"primary-shared-contact", "engaging-in-X"}
+    finally:
+        store.close()

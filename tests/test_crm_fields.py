@@ -318,3 +318,20 @@ def test_the_plain_website_fast_path_reads_like_urlsplit(text: str) -> None:
     if fast is not None:
         candidate = text if "://" in text else f"//{text}"
         assert fast == urllib.parse.urlsplit(candidate).hostname
+
+
+def test_accounts_read_equal_those_the_public_constructor_builds() -> None:
+    snap = crm_accounts_from_records(sf_accounts(), FieldMap.salesforce(), SELECTOR)
+    for record in snap.records:
+        a = record.account
+        rebuilt = Account(id=a.id, name=a.name, kind=a.kind, status=a.status,
+                          parent_id=a.parent_id, domains=a.domains, aliases=a.aliases)
+        assert type(a) is Account
+        assert a == rebuilt
+        assert hash(a) == hash(rebuilt)
+    bad = crm_accounts_from_records(
+        [{"Id": "a\x001", "Name": "Nul", "Account_Status__c": "Active"}],
+        FieldMap.salesforce(), SELECTOR,
+    )
+    assert bad.records == ()
+    assert "NUL" in bad.rejections[0].reason

@@ -31,7 +31,7 @@ from stakeholder._errors import (
     InvalidRecord,
 )
 from stakeholder._identity import EmailAddress, normalize_host, normalize_phone
-from stakeholder._model import Account, AccountKind, Contact, Rejection
+from stakeholder._model import Account, AccountKind, AccountStatus, Contact, Rejection
 from stakeholder.crm._columns import (
     ColumnResolver,
     Columns,
@@ -113,6 +113,7 @@ def _trusted_builder(cls: type[Any]) -> Callable[..., Any]:
 
 
 _new_contact: Final = _trusted_builder(Contact)
+_new_account: Final = _trusted_builder(Account)
 
 
 def _fields_dict(value: Mapping[str, str]) -> dict[str, str]:
@@ -135,6 +136,10 @@ class CrmRecord:
     @property
     def taken(self) -> bool:
         return self.selection.taken
+
+
+_new_record: Final = _trusted_builder(CrmRecord)
+"""`CrmRecord` from a reader's own fresh `fields` dict (not copied again)."""
 
 
 def _records(value: Iterable[CrmRecord]) -> tuple[CrmRecord, ...]:
@@ -619,15 +624,14 @@ def _accounts(
             else AccountKind.CUSTOMER
         )
         selection = selector.classify(fields)
+        status = selection.status.account_status or AccountStatus.ACTIVE
         try:
-            account = Account(
-                id=record_id,
-                name=name,
-                kind=kind,
-                status=selection.status.account_status or "active",
-                parent_id=parent,
-                domains=domains,
-            )
+            if "\x00" in record_id or (parent is not None and "\x00" in parent):
+                account = Account(id=record_id, name=name, kind=kind, status=status,
+                                  parent_id=parent, domains=domains)  # says why
+            else:  # values parsed above into their canonical form
+                account = _new_account(record_id, name, kind, status, parent,
+                                       frozenset(domains))
         except InvalidRecord as exc:
             rejections.append(Rejection.of(where, exc.reason, _raw_text(fields), record_id))
             continue
@@ -636,7 +640,7 @@ def _accounts(
         details = RecordDetails(location=location or None, custom=custom) if (
             location or custom
         ) else _NO_DETAILS
-        records.append(CrmRecord(account, fields, selection, where, details))
+        records.append(_new_record(account, fields, selection, where, details))
         if not selection.taken:
             excluded.append(
                 Rejection.of(where, f"not selected: {selection.reason}", name, record_id)
@@ -1043,8 +1047,10 @@ def _sorted_contacts(
     excluded: list[Rejection] = []
     contacts: list[Contact] = []
     held: list[Contact] = []
-    per_id = Counter(c.id for c, _, _ in built)
-    repeated = {cid for cid, n in per_id.items() if n > 1}
+    repeated: set[str] = set()
+    if field_map.list_separator is not None:  # only then can two rows make one contact id
+        per_id = Counter(c.id for c, _, _ in built)
+        repeated = {cid for cid, n in per_id.items() if n > 1}
     for contact, where, fields in built:
         if contact.id not in repeated and contact.account_id not in excluded_ids:
             contacts.append(contact)
