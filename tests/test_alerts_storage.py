@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stakeholder.storage import MemoryStore, Store
+from stakeholder.testing._contract_alerts import run_alert_lockstep
 from stakeholder.testing.contract import AlertStoreContract
 from storage_backends import postgres_schema, postgres_url, sqlite_stores
 
@@ -78,3 +79,14 @@ def test_purge_tenant_removes_the_alert_tables(tmp_path: Path) -> None:
             assert counts["alert_ctas"] == 1
             assert store.ctas.count("t") == 0
             assert store.ctas.count("u") == 1
+
+
+def test_memory_and_sqlite_agree_in_lockstep(tmp_path: Path) -> None:
+    with sqlite_stores(tmp_path) as sqlite:
+        run_alert_lockstep({"memory": MemoryStore, "sqlite": sqlite})
+
+
+@pytest.mark.postgres
+def test_memory_sqlite_and_postgres_agree_in_lockstep(tmp_path: Path) -> None:
+    with sqlite_stores(tmp_path) as sqlite, _postgres_alert_stores(postgres_url()) as pg:
+        run_alert_lockstep({"memory": MemoryStore, "sqlite": sqlite, "postgres": pg})

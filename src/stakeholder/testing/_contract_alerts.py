@@ -5,19 +5,29 @@ exactly like `StoreContract`."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from stakeholder._errors import InvalidRecord
 from stakeholder.alerts._cta import CTA, CtaCategory, CtaPriority, CtaSource, CtaStatus, Escalation
 from stakeholder.alerts._outbox import Delivery, DeliveryStatus, InboxItem, delivery_for
 from stakeholder.storage._protocols import Store
 
-__all__ = ["AlertStoreContract", "ctas", "deliveries", "escalations", "inbox_items"]
+__all__ = [
+    "AlertStoreContract",
+    "alert_lockstep_machine",
+    "ctas",
+    "deliveries",
+    "escalations",
+    "inbox_items",
+    "run_alert_lockstep",
+]
 
 Factory = Callable[[], Store]
 
@@ -262,3 +272,95 @@ class AlertStoreContract:
         assert store.ctas.count("t") == 0
         assert store.escalations.count("t") == 0
         assert store.outbox.count("t") == 0
+
+
+_LOCKSTEP_TENANTS: Final = ("t", "u")
+_LOCKSTEP_IDS: Final = ("a", "b", "'; --", "é")
+
+
+def _lockstep_ctas() -> st.SearchStrategy[CTA]:
+    """CTAs whose ids come from a small pool, so that writes replace each other."""
+    return st.builds(_with_id, ctas(), st.sampled_from(_LOCKSTEP_IDS))
+
+
+def _with_id(cta: CTA, key: str) -> CTA:
+    return attrs.evolve(cta, id=key)
+
+
+def alert_lockstep_machine(factories: Mapping[str, Factory]) -> type[RuleBasedStateMachine]:
+    """A state machine applying every alert-repository operation to one fresh store per
+    factory and checking that all of them return and hold the same (the first factory is
+    the reference)."""
+    if len(factories) < 2:
+        raise ValueError("lock-step needs at least two back ends")
+    names = list(factories)
+    tenants = st.sampled_from(_LOCKSTEP_TENANTS)
+    late = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+    class AlertLockstep(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stores = {name: factories[name]() for name in names}
+
+        def _all(self, operation: Callable[[Store], object]) -> None:
+            results = {name: repr(operation(store)) for name, store in self.stores.items()}
+            for name in names[1:]:
+                assert results[name] == results[names[0]], (name, results)
+            self._same()
+
+        def _same(self) -> None:
+            def contents(store: Store) -> object:
+                return [
+                    (store.ctas.list(t), store.escalations.list(t), store.outbox.list(t),
+                     store.outbox.due(t, late), [store.inbox.list(t, u) for u in _LOCKSTEP_IDS])
+                    for t in _LOCKSTEP_TENANTS
+                ]
+
+            reference = contents(self.stores[names[0]])
+            for name in names[1:]:
+                assert contents(self.stores[name]) == reference, name
+
+        @rule(tenant=tenants, items=st.lists(_lockstep_ctas(), max_size=3))
+        def put_ctas(self, tenant: str, items: list[CTA]) -> None:
+            self._all(lambda s: s.ctas.put_many(tenant, items))
+
+        @rule(tenant=tenants, key=st.sampled_from(_LOCKSTEP_IDS))
+        def delete_cta(self, tenant: str, key: str) -> None:
+            self._all(lambda s: s.ctas.delete(tenant, key))
+
+        @rule(tenant=tenants, items=st.lists(escalations(), max_size=3))
+        def add_escalations(self, tenant: str, items: list[Escalation]) -> None:
+            self._all(lambda s: s.escalations.add_many(tenant, items))
+
+        @rule(tenant=tenants, items=st.lists(deliveries(), max_size=2))
+        def enqueue(self, tenant: str, items: list[Delivery]) -> None:
+            self._all(lambda s: s.outbox.enqueue(tenant, items))
+
+        @rule(tenant=tenants, delivery=deliveries())
+        def send_one(self, tenant: str, delivery: Delivery) -> None:
+            self._all(lambda s: s.outbox.update(tenant, delivery.sent(delivery.created_at)))
+
+        @rule(tenant=tenants, user=st.sampled_from(_LOCKSTEP_IDS), item=inbox_items())
+        def add_inbox(self, tenant: str, user: str, item: InboxItem) -> None:
+            chosen = attrs.evolve(item, user=user)
+            self._all(lambda s: s.inbox.add(tenant, chosen))
+
+        @rule(tenant=tenants, user=st.sampled_from(_LOCKSTEP_IDS))
+        def read_all(self, tenant: str, user: str) -> None:
+            self._all(lambda s: s.inbox.mark_all_read(tenant, user, late))
+
+        @rule(tenant=tenants)
+        def purge(self, tenant: str) -> None:
+            self._all(lambda s: {k: v for k, v in s.purge_tenant(tenant).items()
+                                 if k.startswith("alert_")})
+
+    return AlertLockstep
+
+
+def run_alert_lockstep(factories: Mapping[str, Factory]) -> None:
+    """Run `alert_lockstep_machine(factories)` as a test (inside a pytest test)."""
+    run_state_machine_as_test(
+        alert_lockstep_machine(factories),
+        settings=settings(max_examples=10, stateful_step_count=10, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow]),
+    )
