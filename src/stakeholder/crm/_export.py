@@ -787,8 +787,9 @@ def _contact_values(
     of the row (an unparsable email or phone). Values that cannot be read but do not
     make the row unusable (a date, a deal stage, a count) are left out with a warning."""
     values: dict[str, Any] = {}
+    get = fields.get  # one column per field is the rule: read it without calling `cell`
     names = columns["contact_email"]
-    email_text = cell(fields, names) if names else ""
+    email_text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
     if email_text:
         try:
             values["email"] = EmailAddress.parse(email_text)
@@ -796,7 +797,7 @@ def _contact_values(
             return Rejection.of(where, f"unparsable email {email_text!r}: {exc.reason}",
                                 _raw_text(fields), record_id)
     names = columns["contact_phone"]
-    phone_text = cell(fields, names) if names else ""
+    phone_text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
     if phone_text:
         try:
             values["phone"] = normalize_phone(phone_text, field_map.phone_region)
@@ -804,22 +805,22 @@ def _contact_values(
             return Rejection.of(where, f"unparsable phone {phone_text!r}: {exc.reason}",
                                 _raw_text(fields), record_id)
     names = columns["contact_name"]
-    name = cell(fields, names) if names else ""
+    name = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
     if not name:
         names = columns["contact_first_name"]
-        first = cell(fields, names) if names else ""
+        first = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
         names = columns["contact_last_name"]
-        last = cell(fields, names) if names else ""
+        last = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
         name = f"{first} {last}" if first and last else first or last
     if name:
         values["name"] = name
     names = columns["contact_title"]
-    title = cell(fields, names) if names else ""
+    title = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
     if title:
         values["title"] = title
     for field, key, what in _DATE_FIELDS:
         names = columns[field]
-        text = cell(fields, names) if names else ""
+        text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
         if text:
             when = _parse_datetime(text, field_map.naive_timezone)
             if when is None:
