@@ -25,7 +25,15 @@ import attrs
 from stakeholder._model import Account
 from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import RoutingDecision
-from stakeholder.alerts._cta import CTA, CtaPlan, CtaSource, CtaStatus, Escalation, SourceKind
+from stakeholder.alerts._cta import (
+    CTA,
+    CtaCategory,
+    CtaPlan,
+    CtaSource,
+    CtaStatus,
+    Escalation,
+    SourceKind,
+)
 from stakeholder.alerts._inputs import AccountStage, Task, UsageRecord
 from stakeholder.alerts._outbox import Delivery, delivery_for
 from stakeholder.alerts._rules import (
@@ -195,6 +203,7 @@ class _Planner:
         self.violations: list[Violation] = []
         self.suppressed: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+        self._per_rule: dict[str, tuple[CtaSource, CtaCategory, dt.datetime]] = {}
 
     def account(self, account: AccountStage) -> None:
         stage = account.stage.casefold()
@@ -205,7 +214,7 @@ class _Planner:
             rules = tuple(sorted(extra.union(rules), key=lambda r: r.id))
         for rule in rules:
             key = f"rule:{rule.id}:{account.account_id}"
-            held = self.history.open.get(key)
+            held = self.history.open.get(key) if held_rules else None
             applies = self.checker.applies(rule, account, stage)
             found = self.checker.fires(rule, account) if applies else None
             if found is None:
@@ -218,6 +227,15 @@ class _Planner:
                 self.open_cta(rule, account, key, found)
             else:
                 self.keep_cta(rule, account, held, found)
+
+    def per_rule(self, rule: Rule) -> tuple[CtaSource, CtaCategory, dt.datetime]:
+        """A rule's CTA source, category and due date at `now`, built once per rule."""
+        found = self._per_rule.get(rule.id)
+        if found is None:
+            found = self._per_rule[rule.id] = (
+                CtaSource.rule(rule.id), rule.category, self.now + rule.due_days * _DAY
+            )
+        return found
 
     def open_cta(
         self, rule: Rule, account: AccountStage, key: str, found: list[tuple[str, str]]
@@ -233,17 +251,18 @@ class _Planner:
             return
         policy = rule.escalation
         assignee = policy.resolve(0, account) if policy is not None else account.owner
+        source, category, due_at = self.per_rule(rule)
         cta = CTA.open(
             account_id=account.account_id,
-            source=CtaSource.rule(rule.id),
+            source=source,
             type=rule.type,
             reason=f"{rule.name}: " + "; ".join(f"{k} {v}" for k, v in found),
-            category=rule.category,
+            category=category,
             priority=rule.priority,
             at=now,
             assignee=assignee,
             details=found,
-            due_at=now + rule.due_days * _DAY,
+            due_at=due_at,
             dedupe_key=key,
         )
         self.opened.append(cta)
