@@ -363,3 +363,12 @@ def test_reprs_stay_short_and_progress_counts_accounts() -> None:
     assert calls[-1] == (2, 2)
     plan = evaluate_rules([stage()], [ONBOARDING], now=T0 + 31 * DAY, tasks=tasks)
     assert repr(plan).startswith("AlertPlan(opened=1,")
+
+
+def test_importing_alerts_needs_no_optional_dependency() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, stakeholder, stakeholder.alerts\n"
+            "assert 'httpx' not in sys.modules and 'aiosmtpd' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
