@@ -18,7 +18,6 @@ import attrs
 from stakeholder._errors import StorageError
 from stakeholder._model import Rejection
 from stakeholder._ownership import DomainOwnership, OwnershipPolicy, resolve_domain_ownership
-from stakeholder.crm._export import CrmRecord, CrmSnapshot
 from stakeholder.crm._plan import (
     AccountSyncPlan,
     DisconnectPlan,
@@ -27,6 +26,7 @@ from stakeholder.crm._plan import (
     plan_account_sync,
 )
 from stakeholder.crm._selection import AccountSelector
+from stakeholder.crm._snapshot import CrmRecord, CrmSnapshot
 from stakeholder.storage import RunRecord
 
 if TYPE_CHECKING:

@@ -16,14 +16,14 @@ import attrs
 from stakeholder._errors import ConfigurationError, InvalidRecord
 from stakeholder._model import Account, Contact
 from stakeholder._shared import COPY_ID_PREFIX, ENGAGING_TAG_PREFIX, PRIMARY_TAG, SECONDARY_TAG
-from stakeholder.crm._export import (
+from stakeholder.crm._selection import AccountSelector
+from stakeholder.crm._snapshot import (
     CONTACT_DATA_FIELDS,
     CrmRecord,
     CrmSnapshot,
     contacts_by_id,
     paused_gc,
 )
-from stakeholder.crm._selection import AccountSelector
 
 __all__ = [
     "LIBRARY_TAGS",

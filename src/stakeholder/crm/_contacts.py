@@ -1,0 +1,374 @@
+"""Reading contact rows: each row's values parsed (a bad email or phone rejects the row,
+a bad date, stage or count is a warning), one `Contact` per associated account, in one
+pass that undoes a row whose id turns out repeated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Final, NamedTuple
+
+from stakeholder._errors import (
+    InvalidEmail,
+    InvalidPhone,
+    InvalidRecord,
+)
+from stakeholder._identity import EmailAddress, normalize_phone
+from stakeholder._model import Contact, Rejection
+from stakeholder.crm._columns import (
+    ColumnResolver,
+    Columns,
+    RecordDetails,
+    cell,
+    joined,
+)
+from stakeholder.crm._fields import CONTACT_FIELDS, FieldMap
+from stakeholder.crm._rows import _custom, _duplicates, _label, _raw_text, _rejection_key
+from stakeholder.crm._snapshot import CrmContacts, _new_contact, owned_contact_fields
+
+_DATE_FORMATS: Final = (
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+)
+
+
+def _parse_datetime(text: str, tz: dt.tzinfo) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+        for fmt in _DATE_FORMATS:
+            try:
+                value = dt.datetime.strptime(text, fmt)  # the zone is added below
+                break
+            except ValueError:
+                continue
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+_DATE_FIELDS: Final = (
+    ("contact_created_at", "created_at", "creation time"),
+    ("contact_first_conversion_at", "first_conversion_at", "first conversion"),
+)
+
+
+def _contact_values(
+    where: str,
+    record_id: str,
+    fields: Mapping[str, str],
+    columns: Columns,
+    *,
+    field_map: FieldMap,
+    warnings: list[Rejection],
+) -> dict[str, Any] | Rejection:
+    """The `Contact` keyword values of one contact row (the ids apart), or the rejection
+    of the row (an unparsable email or phone). Values that cannot be read but do not
+    make the row unusable (a date, a deal stage, a count) are left out with a warning."""
+    values: dict[str, Any] = {}
+    get = fields.get  # one column per field is the rule: read it without calling `cell`
+    names = columns["contact_email"]
+    email_text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+    if email_text:
+        try:
+            values["email"] = EmailAddress.parse(email_text)
+        except InvalidEmail as exc:
+            return Rejection.of(where, f"unparsable email {email_text!r}: {exc.reason}",
+                                _raw_text(fields), record_id)
+    names = columns["contact_phone"]
+    phone_text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+    if phone_text:
+        try:
+            values["phone"] = normalize_phone(phone_text, field_map.phone_region)
+        except InvalidPhone as exc:
+            return Rejection.of(where, f"unparsable phone {phone_text!r}: {exc.reason}",
+                                _raw_text(fields), record_id)
+    names = columns["contact_name"]
+    name = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+    if not name:
+        names = columns["contact_first_name"]
+        first = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+        names = columns["contact_last_name"]
+        last = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+        name = f"{first} {last}" if first and last else first or last
+    if name:
+        values["name"] = name
+    names = columns["contact_title"]
+    title = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+    if title:
+        values["title"] = title
+    for field, key, what in _DATE_FIELDS:
+        names = columns[field]
+        text = (get(names[0]) or "") if len(names) == 1 else cell(fields, names)
+        if text:
+            when = _parse_datetime(text, field_map.naive_timezone)
+            if when is None:
+                _warn(_Row(where, record_id, fields, columns, field_map, warnings), field, text,
+                      f"{text!r} is not a date-time; {what} ignored")
+            else:
+                values[key] = when
+    if columns["contact_conversions"] or columns["contact_deal_stage"] or columns[
+        "contact_tags"
+    ]:
+        _cascade_values(values, _Row(where, record_id, fields, columns, field_map, warnings))
+    return values
+
+
+class _Row(NamedTuple):
+    """One contact row being read, for the readers of its optional values."""
+
+    where: str
+    record_id: str
+    fields: Mapping[str, str]
+    columns: Columns
+    field_map: FieldMap
+    warnings: list[Rejection]
+
+
+def _warn(row: _Row, field: str, text: str, what: str) -> None:
+    label = _label(row.columns, row.field_map, field).strip("'")
+    row.warnings.append(Rejection.of(row.where, f"{label}: {what}", text, row.record_id))
+
+
+def _cascade_values(values: dict[str, Any], row: _Row) -> None:
+    """Conversions, deal stage (ranked by the pipeline) and tags of a contact row."""
+    fields, columns, field_map = row.fields, row.columns, row.field_map
+    text = cell(fields, columns["contact_conversions"])
+    if text:
+        number = text[:-2] if text.endswith(".0") else text
+        if number.isdigit():
+            values["conversions"] = int(number)
+        else:
+            _warn(row, "contact_conversions", text,
+                  f"{text!r} is not a whole number of conversions; 0 taken")
+    text = cell(fields, columns["contact_deal_stage"])
+    if text:
+        pipeline = field_map.pipeline
+        if pipeline is not None:
+            rank = pipeline.rank(text)
+        else:
+            rank = int(text) if text.isdigit() else None
+        if rank is None:
+            _warn(row, "contact_deal_stage", text,
+                  f"{text!r} is not a stage of the pipeline; deal stage ignored")
+        else:
+            values["deal_stage"] = rank
+    text = cell(fields, columns["contact_tags"])
+    if text:
+        separator = field_map.list_separator or ";"
+        values["tags"] = frozenset(t.strip() for t in text.split(separator) if t.strip())
+
+
+def _contact_details(fields: Mapping[str, str], columns: Columns) -> RecordDetails | None:
+    """Company, location and custom fields of a contact row (`None` when it has none)."""
+    if not (columns["contact_company"] or columns["contact_location"]
+            or columns["custom_fields"]):
+        return None
+    company = cell(fields, columns["contact_company"]) if columns["contact_company"] else ""
+    location = joined(fields, columns["contact_location"]) if columns["contact_location"] else ""
+    custom = _custom(fields, columns) if columns["custom_fields"] else ()
+    if not (company or location or custom):
+        return None
+    return RecordDetails(company or None, location or None, custom)
+
+
+class _ContactRows:
+    """The contacts built so far from the rows of one export, each output tagged with
+    the record id of the row it came from (so a row found repeated later can be undone)."""
+
+    def __init__(
+        self, field_map: FieldMap, known: set[str], excluded_ids: set[str]
+    ) -> None:
+        self.field_map = field_map
+        self.known = known
+        self.excluded_ids = excluded_ids
+        self.built: list[tuple[Contact, str, Mapping[str, str], str]] = []
+        self.rejections: list[tuple[str, Rejection]] = []
+        self.warnings: list[Rejection] = []
+        self.warning_owners: list[str] = []
+        self.details: dict[str, RecordDetails] = {}
+        self._folded: dict[str, str] = {}  # account id as written -> as stored
+
+    def _account_ids(self, text: str) -> list[str]:
+        separator = self.field_map.list_separator
+        if separator is not None:
+            return sorted(
+                {self.field_map.record_id(a) for a in text.split(separator) if a.strip()}
+            )
+        if not text:
+            return []
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = self._folded[text] = self.field_map.record_id(text)
+        return [folded]
+
+    def add(self, record_id: str, where: str, fields: Mapping[str, str], columns: Columns) -> None:
+        """Build the contact(s) of one row (one per associated account)."""
+        field_map = self.field_map
+        account_ids = self._account_ids(cell(fields, columns["contact_account_id"]))
+        if not account_ids:
+            label = _label(columns, field_map, "contact_account_id")
+            self.rejections.append((record_id, Rejection.of(
+                where, f"the contact has no account ({label} is empty)", _raw_text(fields),
+                record_id,
+            )))
+            return
+        warnings = self.warnings
+        warned = len(warnings)
+        values = _contact_values(
+            where, record_id, fields, columns, field_map=field_map, warnings=warnings
+        )
+        if len(warnings) > warned:
+            self.warning_owners.extend([record_id] * (len(warnings) - warned))
+        if isinstance(values, Rejection):
+            self.rejections.append((record_id, values))
+            return
+        row_details = _contact_details(fields, columns)
+        known, single = self.known, len(account_ids) == 1
+        for account_id in account_ids:
+            contact_id = record_id if single else f"{record_id}/{account_id}"
+            if account_id not in known and account_id not in self.excluded_ids:
+                self.rejections.append((record_id, Rejection.of(
+                    where, f"unknown account {account_id!r}", _raw_text(fields), contact_id
+                )))
+                continue
+            try:
+                if "\x00" in contact_id or "\x00" in account_id:  # the constructor says why
+                    contact = Contact(id=contact_id, account_id=account_id, **values)
+                else:  # values parsed above into their canonical form
+                    contact = _new_contact(id=contact_id, account_id=account_id, **values)
+            except InvalidRecord as exc:
+                self.rejections.append(
+                    (record_id, Rejection.of(where, exc.reason, _raw_text(fields), contact_id))
+                )
+                continue
+            self.built.append((contact, where, fields, record_id))
+            if row_details is not None:
+                self.details[contact_id] = row_details
+
+    def drop(self, record_ids: Collection[str]) -> None:
+        """Forget everything built from the rows of `record_ids`."""
+        gone = {b[0].id for b in self.built if b[3] in record_ids}
+        self.built = [b for b in self.built if b[3] not in record_ids]
+        self.rejections = [r for r in self.rejections if r[0] not in record_ids]
+        kept = [i for i, owner in enumerate(self.warning_owners) if owner not in record_ids]
+        self.warnings = [self.warnings[i] for i in kept]
+        self.warning_owners = [self.warning_owners[i] for i in kept]
+        self.details = {k: v for k, v in self.details.items() if k not in gone}
+
+
+def _contacts_from(
+    rows: Iterable[tuple[str, dict[str, str] | str]],
+    field_map: FieldMap,
+    known_account_ids: Collection[str],
+    excluded_account_ids: Collection[str],
+) -> tuple[CrmContacts, list[Contact]]:
+    """The contacts read, and apart the contacts of excluded accounts (also listed as
+    excluded) for a snapshot that keeps them.
+
+    One pass: each row is built as it is read; a record id met again later undoes what
+    its first row built, and `_duplicates` then decides (the earliest of identical rows
+    is built again; differing rows are all rejected)."""
+    excluded_ids = set(excluded_account_ids)
+    resolver = ColumnResolver(field_map, CONTACT_FIELDS, "contact")
+    built = _ContactRows(field_map, set(known_account_ids), excluded_ids)
+    rejections: list[Rejection] = []
+    first: dict[str, tuple[str, Mapping[str, str], Columns]] = {}
+    repeated: dict[str, list[tuple[str, Mapping[str, str], Columns]]] = {}
+    columns_of, record_id_of, add = resolver.columns, field_map.record_id, built.add
+    for where, row in rows:
+        if isinstance(row, str):
+            rejections.append(Rejection.of(where, row))
+            continue
+        columns = columns_of(row)
+        raw_id = cell(row, columns["contact_id"])
+        if not raw_id:
+            rejections.append(Rejection.of(
+                where, f"missing contact id ({_label(columns, field_map, 'contact_id')} is "
+                "empty)", _raw_text(row),
+            ))
+            continue
+        record_id = record_id_of(raw_id)
+        entry = (where, row, columns)
+        if record_id in first:
+            repeated.setdefault(record_id, [first[record_id]]).append(entry)
+            continue
+        first[record_id] = entry
+        add(record_id, where, row, columns)
+    if repeated:
+        built.drop(repeated)
+        kept, duplicate_rejections = _duplicates(
+            ((rid, *entry) for rid, group in sorted(repeated.items()) for entry in group),
+            "contact",
+        )
+        rejections.extend(duplicate_rejections)
+        for record_id, (where, fields, columns) in sorted(kept.items()):
+            add(record_id, where, fields, columns)
+    rejections.extend(r for _, r in built.rejections)
+    return _sorted_contacts(
+        [(c, w, f) for c, w, f, _ in built.built], rejections, built.warnings,
+        excluded_ids=excluded_ids, details=built.details, resolver=resolver,
+        field_map=field_map,
+    )
+
+
+def _sorted_contacts(
+    built: list[tuple[Contact, str, Mapping[str, str]]],
+    rejections: list[Rejection],
+    warnings: list[Rejection],
+    *,
+    excluded_ids: set[str],
+    details: dict[str, RecordDetails],
+    resolver: ColumnResolver,
+    field_map: FieldMap,
+) -> tuple[CrmContacts, list[Contact]]:
+    """Contacts built from the rows, split into kept, of excluded accounts (held apart)
+    and rejected (an id that several rows produce)."""
+    excluded: list[Rejection] = []
+    contacts: list[Contact] = []
+    held: list[Contact] = []
+    repeated: set[str] = set()
+    if field_map.list_separator is not None:  # only then can two rows make one contact id
+        per_id = Counter(c.id for c, _, _ in built)
+        repeated = {cid for cid, n in per_id.items() if n > 1}
+    for contact, where, fields in built:
+        if contact.id not in repeated and contact.account_id not in excluded_ids:
+            contacts.append(contact)
+            continue
+        raw = _raw_text(fields)
+        if contact.id in repeated:
+            details.pop(contact.id, None)
+            rejections.append(
+                Rejection.of(
+                    where,
+                    f"contact id {contact.id!r} comes out of several rows: none of them is taken",
+                    raw,
+                    contact.id,
+                )
+            )
+        elif contact.account_id in excluded_ids:
+            excluded.append(
+                Rejection.of(
+                    where, f"its account {contact.account_id!r} is not selected", raw, contact.id
+                )
+            )
+            held.append(contact)
+        else:
+            contacts.append(contact)
+    read = CrmContacts(
+        contacts=contacts,
+        rejections=tuple(sorted(rejections, key=_rejection_key)),
+        excluded=tuple(sorted(excluded, key=_rejection_key)),
+        warnings=tuple(sorted(warnings, key=_rejection_key)),
+        details=details,
+        unknown_columns=resolver.unknown(),
+        owned_fields=owned_contact_fields(field_map),
+    )
+    return read, held
