@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,6 +218,42 @@ def test_sqlite_overlapping_shuffled_batches_from_8_processes(tmp_path: Path) ->
         _overlapping_batches(url, store, tmp_path)
 
 
+@pytest.mark.postgres
+def test_postgres_retries_deadlocks_a_bounded_number_of_times(pg_url: str) -> None:
+    """A write the server rolls back as a deadlock or serialisation failure runs again
+    (`retries` times at most, then the error says so); other errors are not retried,
+    and a batch is never re-run behind the caller's back."""
+    from psycopg import errors
+
+    def failing(times: int, error: type[Exception]) -> tuple[list[int], Any]:
+        calls: list[int] = []
+
+        def work(session: Any) -> Any:
+            calls.append(1)
+            if len(calls) <= times:
+                raise error("simulated by the test")
+            return session.query("SELECT 1")
+
+        return calls, work
+
+    with open_store(pg_url, retries=2) as store:
+        calls, work = failing(2, errors.DeadlockDetected)
+        assert store.transact(work) == [(1,)]  # type: ignore[attr-defined]
+        assert len(calls) == 3
+        calls, work = failing(3, errors.SerializationFailure)
+        with pytest.raises(StorageError, match="gave up after 3 attempts"):
+            store.transact(work)  # type: ignore[attr-defined]
+        assert len(calls) == 3
+        calls, work = failing(1, errors.UniqueViolation)
+        with pytest.raises(StorageError):
+            store.transact(work)  # type: ignore[attr-defined]
+        assert len(calls) == 1
+        calls, work = failing(1, errors.DeadlockDetected)
+        with pytest.raises(StorageError), store.batch():
+            store.transact(work)  # type: ignore[attr-defined]
+        assert len(calls) == 1
+
+
 # --------------------------------------------------------------------------- keys
 
 
@@ -396,8 +433,9 @@ def _run_unprivileged(code: str) -> subprocess.CompletedProcess[str]:
     python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
     if not os.access(python, os.X_OK):
         pytest.skip(f"running as root and {python} is missing: cannot drop privileges")
-    import stakeholder
     import attrs
+
+    import stakeholder
 
     paths = [str(Path(stakeholder.__file__).parents[1]), str(Path(attrs.__file__).parents[1])]
     try:
