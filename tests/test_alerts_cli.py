@@ -77,3 +77,38 @@ def test_demo_shows_ctas_opened_escalated_and_closed(capsys: pytest.CaptureFixtu
     assert sum(len(r.plan.ctas.opened) for r in runs) == 13
     assert sum(len(r.plan.ctas.closed) for r in runs) == 6
     assert sum(len(r.plan.ctas.escalations) for r in runs) == 16
+
+
+def test_snooze_and_close_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stakeholder.alerts import CtaStatus
+    from stakeholder.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    assert main(_args(url, "--send")) == 0
+    store = open_store(url)
+    try:
+        globex = store.ctas.list("default", account_id="globex")[0]
+        umbrella = store.ctas.list("default", account_id="umbrella")[0]
+    finally:
+        store.close()
+    assert main(["alerts", "snooze", "--store", url, "--id", globex.id,
+                 "--until", "2026-04-01", "--now", "2026-03-10"]) == 0
+    assert main(["alerts", "close", "--store", url, "--id", umbrella.id,
+                 "--reason", "customer paused", "--now", "2026-03-10"]) == 0
+    assert main(["alerts", "close", "--store", url, "--id", "nope", "--reason", "x"]) == 2
+    capsys.readouterr()
+    # a week later: the snoozed CTA neither escalates nor notifies; the closed one stays
+    # closed until the rule's next evaluation opens a new one
+    args = _args(url, "--send")
+    args[args.index("--now") + 1] = "2026-03-16T09:00"
+    assert main(args) == 0
+    store = open_store(url)
+    try:
+        snoozed = store.ctas.get("default", globex.id)
+        closed = store.ctas.get("default", umbrella.id)
+        escalated = {e.cta_id for e in store.escalations.list("default")}
+    finally:
+        store.close()
+    assert snoozed is not None and snoozed.status is CtaStatus.SNOOZED
+    assert snoozed.escalation_level == 0 and globex.id not in escalated
+    assert closed is not None and closed.close_reason == "closed by hand: customer paused"

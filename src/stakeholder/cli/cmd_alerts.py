@@ -1,11 +1,12 @@
-"""`stakeholder alerts run|list|demo`: non-compliance alerts.
+"""`stakeholder alerts run|list|snooze|close|demo`: non-compliance alerts.
 
 `run` evaluates the rules of a TOML file over account stages, tasks, usage and routing
 decisions at `--now`, against the CTAs already in `--store`; by default a dry run that
 prints the summary and every notification that would be sent; with `--send` it writes
 the CTAs, escalations and outbox and sends (email over SMTP, Slack and Teams webhooks,
 in-app inbox) as the rules' `[notify]` settings say. `list` prints the open CTAs of a
-store. `demo` replays a few weeks of a bundled sample book in memory.
+store; `snooze` and `close` change one CTA by hand. `demo` replays a few weeks of a
+bundled sample book in memory.
 
 Exit codes: 0 done; 2 for bad options, unreadable input or bad rules.
 """
@@ -83,6 +84,19 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--account", metavar="ID", help="only this account's CTAs")
     listing.add_argument("--all", action="store_true", help="closed CTAs too")
     listing.set_defaults(func=_list)
+
+    for action, helptext in (("snooze", "snooze a CTA until a time"),
+                             ("close", "close a CTA by hand, with a reason")):
+        sub = commands.add_parser(action, help=helptext)
+        sub.add_argument("--store", required=True, metavar="URL", help="store URL")
+        sub.add_argument("--tenant", default="default", metavar="T", help="tenant (default)")
+        sub.add_argument("--id", required=True, metavar="CTA", help="the CTA's id")
+        if action == "snooze":
+            sub.add_argument("--until", required=True, metavar="ISO", help="snoozed until")
+        else:
+            sub.add_argument("--reason", required=True, help="why it is closed")
+        add_now_option(sub, "the time of the change (default: the clock; UTC if no offset)")
+        sub.set_defaults(func=_change, action=action)
 
     demo = commands.add_parser("demo", help="a few simulated weeks of a bundled sample book")
     demo.add_argument("--weeks", type=int, default=7, metavar="N", help="weeks (default 7)")
@@ -181,13 +195,42 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         store.close()
     rows = [
-        (c.account_id, c.status.value, c.priority.value, str(c.source), c.assignee,
+        (c.id, c.account_id, c.status.value, c.priority.value, str(c.source), c.assignee,
          c.escalation_level, c.opened_at.date().isoformat(), c.reason[:60])
         for c in ctas
     ]
-    headers = ("account", "status", "priority", "source", "assignee", "level", "opened", "reason")
+    headers = ("id", "account", "status", "priority", "source", "assignee", "level", "opened",
+               "reason")
     print(format_table(headers, rows))
     print(f"{len(rows)} CTA(s)")
+    return 0
+
+
+def _change(args: argparse.Namespace) -> int:
+    try:
+        now = parse_now(args.now)
+        until = parse_now(args.until) if args.action == "snooze" else None
+    except ValueError as exc:
+        return fail(f"bad option: {exc}")
+    try:
+        store = open_store(args.store)
+    except StakeholderError as exc:
+        return fail(f"cannot open the store: {exc}")
+    try:
+        cta = store.ctas.get(args.tenant, args.id)
+        if cta is None or cta.is_closed:
+            return fail(f"no open CTA {args.id!r} under tenant {args.tenant!r}")
+        if until is not None:
+            changed = cta.snoozed(until=until, at=now)
+        else:
+            changed = cta.closed(at=now, reason=f"closed by hand: {args.reason}")
+        store.ctas.put(args.tenant, changed)
+    except StakeholderError as exc:
+        return fail(str(exc))
+    finally:
+        store.close()
+    print(f"{changed.id}: {changed.status.value}"
+          + (f" until {until.isoformat()}" if until is not None else f" ({changed.close_reason})"))
     return 0
 
 
