@@ -109,6 +109,9 @@ def test_snooze_and_close_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[
         escalated = {e.cta_id for e in store.escalations.list("default")}
     finally:
         store.close()
-    assert snoozed is not None and snoozed.status is CtaStatus.SNOOZED
-    assert snoozed.escalation_level == 0 and globex.id not in escalated
-    assert closed is not None and closed.close_reason == "closed by hand: customer paused"
+    assert snoozed is not None
+    assert snoozed.status is CtaStatus.SNOOZED
+    assert snoozed.escalation_level == 0
+    assert globex.id not in escalated
+    assert closed is not None
+    assert closed.close_reason == "closed by hand: customer paused"
