@@ -372,3 +372,10 @@ def test_importing_alerts_needs_no_optional_dependency() -> None:
     code = ("import sys, stakeholder, stakeholder.alerts\n"
             "assert 'httpx' not in sys.modules and 'aiosmtpd' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_naive_now_is_refused_with_a_typed_error() -> None:
+    from stakeholder._errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="timezone-aware"):
+        evaluate_rules([stage()], [ONBOARDING], now=dt.datetime(2026, 1, 1))

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from stakeholder._errors import ConfigurationError
 from stakeholder._model import Account
 from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import RoutingDecision
@@ -356,6 +357,8 @@ def _prepare(
     decisions: Iterable[RoutingDecision],
     accounts: Iterable[Account] | None,
 ) -> tuple[list[AccountStage], _Checker, Counter[str]]:
+    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
+        raise ConfigurationError(f"now must be a timezone-aware datetime, got {now!r}")
     rule_set = rules if isinstance(rules, RuleSet) else RuleSet(tuple(rules))
     skipped: Counter[str] = Counter()
     states = _stages_by_account(stages, accounts, skipped)
