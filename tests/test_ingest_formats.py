@@ -26,6 +26,7 @@ from stakeholder.ingest import (
     read_contacts,
 )
 from stakeholder.ingest._mbox import read_lines, split_mbox
+from stakeholder.testing import strategies
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 
@@ -401,3 +402,29 @@ def test_any_bytes_give_items_rejections_or_one_input_file_error(data: bytes, na
         assert result.present == sum(f.present for f in result.files)
     finally:
         shutil.rmtree(folder)
+
+
+display_names = st.text(
+    alphabet=st.sampled_from(list("abcXYZ .,:;@<>()\"'\\-éö")), max_size=15
+)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(display_names, strategies.emails()), min_size=1, max_size=5))
+def test_address_lists_written_by_the_stdlib_read_back(people: list[tuple[str, str]]) -> None:
+    """`email.utils.formataddr` quotes what needs quoting; every address comes back, in
+    order, once, with its display name (RFC 2047-encoded when not ASCII)."""
+    from email.headerregistry import Address  # noqa: F401 - the stdlib side of the check
+    from email.utils import formataddr
+
+    from stakeholder.ingest._headers import parse_addresses
+
+    text = ", ".join(formataddr((name, address)) for name, address in people)
+    got = parse_addresses(text)
+    unique: dict[str, str] = {}
+    for name, address in people:
+        unique.setdefault(address.lower(), name)
+    assert [a.lower() for _, a in got] == list(unique)
+    for (name, _), wanted in zip(got, unique.values(), strict=True):
+        shown = " ".join(wanted.split()).strip("'\" ")
+        assert (name or "") == shown or not shown.strip(), (text, name, wanted)

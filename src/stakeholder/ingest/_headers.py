@@ -253,16 +253,19 @@ def _simple_addresses(text: str) -> list[tuple[str | None, str]] | None:
 
 
 _QUOTED_OR_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"?|\([^()]*\)?|<[^<>]*>?|,')
+_QUOTED_OR_SEPARATOR = re.compile(r'"(?:[^"\\]|\\.)*"?|\([^()]*\)?|<[^<>]*>?|[,;]')
 
 
-def _split_commas(text: str) -> list[str]:
-    """Split on commas outside double quotes, comments and angle brackets."""
+def _split_commas(text: str, *, semicolons: bool = False) -> list[str]:
+    """Split on commas (and semicolons, which end a group) outside double quotes,
+    comments and angle brackets."""
     if '"' not in text and "(" not in text and "<" not in text:
-        return text.split(",")
+        return text.replace(";", ",").split(",") if semicolons else text.split(",")
     pieces: list[str] = []
     start = 0
-    for match in _QUOTED_OR_COMMA.finditer(text):
-        if match.group() == ",":
+    pattern = _QUOTED_OR_SEPARATOR if semicolons else _QUOTED_OR_COMMA
+    for match in pattern.finditer(text):
+        if match.group() in (",", ";"):
             pieces.append(text[start : match.start()])
             start = match.end()
     pieces.append(text[start:])
@@ -270,7 +273,7 @@ def _split_commas(text: str) -> list[str]:
 
 
 # `team: a@x.com, b@y.com;`: a group's name is not a person's name.
-_GROUP_NAME = re.compile(r'(?:^|(?<=,))\s*[^,:;<>"@()\[\]]+:(?!//)\s*')
+_GROUP_NAME = re.compile(r'\s*[^,:;<>"@()\[\]]+:(?!//)\s*')
 _ANGLE = re.compile(
     r'\s*(?P<name>(?:"(?:[^"\\]|\\.)*"|[^<>"])*?)\s*<(?P<addr>[^<>]*)>\s*'
     r"(?:\((?P<after>[^()]*)\))?\s*"
@@ -297,10 +300,10 @@ def _general_addresses(text: str) -> list[tuple[str | None, str]]:
         text = _OBFUSCATED.sub(r"\1@\2", text)
         if "@" not in text:
             return []
-    if ":" in text:
-        text = _GROUP_NAME.sub(" ", text).replace(";", ",")
     pairs: list[tuple[str, str]] = []
-    for piece in _split_commas(text):
+    for entry in _split_commas(text, semicolons=";" in text):
+        group = _GROUP_NAME.match(entry) if ":" in entry else None
+        piece = entry[group.end() :] if group else entry  # `team: a@x.com`: not a name
         if not piece.strip():
             continue
         angle = _angle(piece) if "<" in piece else None
