@@ -312,9 +312,7 @@ class BareRouter:
             result: Outcome
             if invalid == len(best):
                 result = ("rejected", (), ())
-            elif (len(strong) > _BULK_LIMIT or (
-                weak and len(strong) + sum(len(v[2]) for v in weak) > _BULK_LIMIT
-            )) and len(set(strong).union(*(v[2] for v in weak))) > _BULK_LIMIT:
+            elif len(strong) > _BULK_LIMIT:
                 result = ("bulk", (), ())  # issue 11: participants of too many accounts
             elif strong:
                 cust = sorted((a for a in strong if a not in partners),

@@ -217,11 +217,7 @@ def _judge(
     if policy.detect_bulk and (strong or weak):
         headers = comm.headers
         limit = policy.bulk_account_limit
-        if (
-            (headers is not None and headers.is_bulk)
-            or len(strong) > limit
-            or (weak and len(strong) + sum(len(v.accounts) for v in weak) > limit)
-        ):
+        if (headers is not None and headers.is_bulk) or len(strong) > limit:
             bulk = _bulk(
                 comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
                 evidence=evidence,
@@ -314,19 +310,20 @@ def _bulk(
     sender_accounts: set[str],
     evidence: tuple[Evidence, ...],
 ) -> RoutingDecision | None:
-    """A `BULK` decision for list or bulk mail, or for participants from more accounts
-    than `RoutingPolicy.bulk_account_limit`; None for an ordinary message."""
+    """A `BULK` decision for list or bulk mail, or for participants whose strong evidence
+    points at more accounts than `RoutingPolicy.bulk_account_limit`; None for an
+    ordinary message. The candidates: the strong accounts (most participants first),
+    then the weak evidence's."""
     policy = index.policy
     limit = policy.bulk_account_limit
     headers = comm.headers
-    spanned: dict[str, int] = dict(strong)
-    if len(spanned) <= limit:
-        for verdict in weak:
-            for account_id in verdict.accounts:
-                spanned[account_id] = spanned.get(account_id, 0) + 1
     is_list = headers is not None and headers.is_bulk
-    if not is_list and len(spanned) <= limit:
+    if not is_list and len(strong) <= limit:
         return None
+    spanned: dict[str, int] = dict(strong)
+    for verdict in weak:
+        for account_id in verdict.accounts:
+            spanned.setdefault(account_id, 0)
     if is_list:
         assert headers is not None
         shown = [
@@ -341,7 +338,7 @@ def _bulk(
         detail = f"list or bulk mail ({'; '.join(shown)[:200]})"
     else:
         detail = (
-            f"its external participants point at {len(spanned)} accounts, more than "
+            f"its participants are strong evidence for {len(strong)} accounts, more than "
             f"RoutingPolicy.bulk_account_limit={limit}"
         )
     ranked = _rank(spanned, spanned, sender_accounts)

@@ -86,7 +86,7 @@ RULE_DESCRIPTIONS: Final[Mapping[str, str]] = {
         "a person's reroute of a participant's address or host (from a moment on) decides"
     ),
     RoutingRule.BULK.value: (
-        "list or bulk mail, or participants from more accounts than the policy allows: "
+        "list or bulk mail, or strong evidence for more accounts than the policy allows: "
         "not attributed to any of them; they are listed as candidates"
     ),
     RoutingRule.TOO_BROAD.value: (

@@ -236,8 +236,8 @@ class RoutingPolicy:
 
     - `ambiguous`: what an unresolved tie gives (`AmbiguityResolution`).
     - `detect_bulk` (True) and `bulk_account_limit` (10): a message that is list or
-      bulk mail (`Communication.headers`), or whose external participants point at more
-      than `bulk_account_limit` accounts, is not attributed to them: status `BULK`,
+      bulk mail (`Communication.headers`), or whose participants are strong evidence for
+      more than `bulk_account_limit` accounts, is not attributed to them: status `BULK`,
       rule `bulk`, the accounts listed as candidates.
     - `excluded_hosts`, `excluded_addresses`: added to the ownership policy's
       exclusions: never evidence by domain (a known contact there still counts).
