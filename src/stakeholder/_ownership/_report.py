@@ -614,9 +614,15 @@ class DomainOwnership:
             parts.append("<p><b>Sync issues</b></p>")
             parts.append(
                 _html_table(
-                    ("domain", "accounts", "reason", "suggested fix"),
+                    ("domain", "kind", "accounts", "reason", "suggested fix"),
                     (
-                        (i.domain, ", ".join(i.account_ids), i.reason, i.suggestion)
+                        (
+                            i.domain,
+                            i.kind.value,
+                            _some_ids(i.account_ids),
+                            i.reason,
+                            i.suggestion,
+                        )
                         for i in self.issues
                     ),
                     len(self.issues),
@@ -624,6 +630,11 @@ class DomainOwnership:
             )
         parts.append(f"<p><small>Policy: {e(self.policy.describe())}</small></p></div>")
         return "".join(parts)
+
+
+def _some_ids(ids: tuple[str, ...]) -> str:
+    more = len(ids) - _SHOWN
+    return ", ".join(ids[:_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _html_table(headers: tuple[str, ...], rows: Iterable[tuple[str, ...]], total: int) -> str:

@@ -162,9 +162,9 @@ def _print_tables(
     if ownership.issues:
         print(
             format_table(
-                ("domain", "accounts", "reason", "suggested fix"),
+                ("domain", "kind", "accounts", "reason", "suggested fix"),
                 (
-                    (i.domain, " ".join(i.account_ids), i.reason, i.suggestion)
+                    (i.domain, i.kind.value, _some(i.account_ids), i.reason, i.suggestion)
                     for i in ownership.issues
                 ),
             )
@@ -197,3 +197,8 @@ def _print_tables(
     print(f"\nRejected input: {len(rows)}")
     if rows:
         print(format_table(("stage", "where", "record", "reason", "raw"), rows))
+
+
+def _some(ids: tuple[str, ...]) -> str:
+    """At most ten account ids, and how many more (a junk domain may have thousands)."""
+    return " ".join(ids[:10]) + (f" (+{len(ids) - 10} more)" if len(ids) > 10 else "")
