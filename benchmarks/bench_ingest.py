@@ -317,9 +317,11 @@ def proof() -> int:
 
 def _wheres(path: Path) -> list[str]:
     """Where (``file:line`` of its envelope line) each message the reader made starts."""
+    from stakeholder.ingest._files import FileNote
     from stakeholder.ingest._sources import _items
 
-    return [where for _, _, where, _ in _items(path, None, ReadLimits())]
+    return [where for _, _, where, item in _items(path, None, ReadLimits())
+            if not isinstance(item, FileNote)]
 
 
 def _reason_kind(reason: str) -> str:
