@@ -367,17 +367,36 @@ def csv_records(
     limits = limits or ReadLimits()
     _check_utf8_head(p, gzipped)
     overlong: list[int] = []
-
-    def lines() -> Iterator[str]:
-        for number, line in text_lines(p, gzipped, limits.max_record_bytes):
-            if line is None:
-                overlong.append(number)
-                yield "\n"  # a blank line in its place; reported as a rejection
-            else:
-                yield line
-
-    reader = csv.reader(lines(), strict=True)
+    reader = csv.reader(_csv_lines(p, gzipped, limits.max_record_bytes, overlong), strict=True)
     yield from _csv_rows(p, reader, required, overlong, limits)
+
+
+def _csv_lines(p: Path, gzipped: bool, limit: int, overlong: list[int]) -> Iterator[str]:
+    """The lines of a UTF-8 file for `csv.reader` (one generator: this is the hot loop).
+    A line over `limit` bytes is skipped a piece at a time, its number added to
+    `overlong`, and a blank line given in its place."""
+    piece = min(limit, 1 << 20)
+    binary = open_binary(p, gzipped)
+    try:
+        with binary:
+            readline = binary.readline
+            number = 0
+            while line := readline(limit):
+                number += 1
+                if len(line) >= limit and line[-1:] != b"\n":
+                    del line  # never held while the rest is skipped
+                    while (rest := readline(piece)) and not rest.endswith(b"\n"):
+                        pass
+                    overlong.append(number)
+                    yield "\n"
+                    continue
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputFileError(p, f"not UTF-8 (line {number}: {exc.reason})") from exc
+                yield text if number > 1 else text.removeprefix("\ufeff")
+    except CORRUPT as exc:
+        raise read_error(p, exc) from exc
 
 
 def _check_utf8_head(p: Path, gzipped: bool) -> None:
