@@ -32,42 +32,51 @@ Needs the `testing` extra (hypothesis) and pytest.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Final
 
 from stakeholder._errors import InvalidRecord, MissingDependency
 
 try:
     import pytest
-    from hypothesis import HealthCheck, given, note, settings
+    from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-    from hypothesis.stateful import (
-        RuleBasedStateMachine,
-        invariant,
-        rule,
-        run_state_machine_as_test,
-    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependency(
         "stakeholder.testing.contract", "testing", getattr(exc, "name", None) or "hypothesis"
     ) from exc
 
-from stakeholder._model import Account, AccountKind, AccountStatus, CommKind, Contact, Role
+from stakeholder._model import Account, Contact
 from stakeholder._ownership import SyncIssue
-from stakeholder._routing import (
-    Evidence,
-    EvidenceKind,
-    Override,
-    RouteStatus,
-    RoutingDecision,
-    Strength,
-)
+from stakeholder._routing import Override, RouteStatus, RoutingDecision
 from stakeholder.storage._memory import MemoryStore
-from stakeholder.storage._protocols import Store
-from stakeholder.storage._records import RunRecord, WriteResult
-from stakeholder.testing import strategies as sst
+from stakeholder.storage._records import RunRecord
 from stakeholder.testing._contract_alerts import AlertStoreContract
+from stakeholder.testing._contract_lockstep import lockstep_machine, run_lockstep
 from stakeholder.testing._contract_sponsors import SponsorStoreContract, run_sponsor_lockstep
+from stakeholder.testing._contract_values import (
+    _EPOCH,
+    MD5_COLLIDING_PAIR,
+    NASTY_STRINGS,
+    StoreFactory,
+    _AbortedBatchError,
+    _decisions_kept,
+    _empty,
+    _rejected_ids,
+    _target,
+    _timeline_model,
+    _unique,
+    accounts,
+    aware_datetimes,
+    contacts,
+    decisions,
+    keys,
+    overrides,
+    runs,
+    store_contents,
+    sync_issues,
+    texts,
+)
 
 __all__ = [
     "MD5_COLLIDING_PAIR",
@@ -90,341 +99,6 @@ __all__ = [
     "sync_issues",
     "texts",
 ]
-
-#: A callable returning a fresh, empty store.
-StoreFactory = Callable[[], Store]
-
-SearchStrategy = st.SearchStrategy
-
-#: Strings that break code which builds SQL or JSON by hand, or mishandles unicode.
-NASTY_STRINGS: Final = (
-    "'",
-    '"',
-    "''",
-    "`",
-    ";",
-    "--",
-    "/*",
-    "*/",
-    "%",
-    "%s",
-    "%(name)s",
-    "?",
-    "?1",
-    ":name",
-    "$1",
-    "_",
-    "\\",
-    "\\'",
-    "' OR '1'='1",
-    "'; DROP TABLE accounts; --",
-    'Robert"); DROP TABLE contacts;--',
-    "NULL",
-    "null",
-    "[]",
-    "{}",
-    '{"a": [1, "\\u0000"]}',
-    "\t",
-    "\n",
-    "\r\n",
-    " leading and trailing ",
-    "é",
-    "e\u0301",
-    "ß",
-    "ǅ",
-    "İ",
-    "\u200b",
-    "\u202e",
-    "\ufeff",
-    "日本語",
-    "пример",
-    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-    "💥",
-    "👩‍👩‍👧",
-)
-
-_ALPHABET: Final = st.characters(codec="utf-8", exclude_characters="\x00")
-_ZONES: Final = (
-    dt.UTC,
-    dt.timezone(dt.timedelta(hours=2)),
-    dt.timezone(dt.timedelta(hours=-11, minutes=-30)),
-    dt.timezone(dt.timedelta(hours=5, minutes=45)),
-    dt.timezone(dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999)),
-)
-
-
-_DOMAINS: Final = ("acme.com", "globex.co.uk", "xn--bcher-kva.de", "sub.example.org")
-
-
-def texts(*, min_size: int = 0, long: bool = True) -> SearchStrategy[str]:
-    """Storable text: any characters but NUL and lone surrogates, often hostile
-    (`NASTY_STRINGS`), sometimes 10,000 characters long (`long=True`)."""
-    parts: list[SearchStrategy[str]] = [
-        st.sampled_from(NASTY_STRINGS),
-        st.text(_ALPHABET, min_size=max(min_size, 0), max_size=12),
-        st.lists(st.sampled_from(NASTY_STRINGS), min_size=2, max_size=4).map("".join),
-    ]
-    if long:
-        parts.append(
-            st.text(_ALPHABET, min_size=1, max_size=5).map(lambda s: (s * 10_000)[:10_000])
-        )
-    strategy = st.one_of(*parts)
-    return strategy.filter(lambda s: len(s) >= min_size) if min_size else strategy
-
-
-def keys(*, long: bool = True) -> SearchStrategy[str]:
-    """Ids and tenants: non-empty storable strings, hostile ones included."""
-    return texts(min_size=1, long=long)
-
-
-def aware_datetimes() -> SearchStrategy[dt.datetime]:
-    """Timezone-aware datetimes over the whole range, with odd fixed offsets."""
-    return st.datetimes(
-        min_value=dt.datetime(1, 1, 2),
-        max_value=dt.datetime(9999, 12, 30),
-        timezones=st.sampled_from(_ZONES),
-    )
-
-
-def _names() -> SearchStrategy[str]:
-    return texts(long=True).filter(lambda s: bool(s.strip()))
-
-
-def accounts(*, ids: SearchStrategy[str] | None = None) -> SearchStrategy[Account]:
-    """Accounts with hostile ids, names, aliases and parent ids (never its own)."""
-    id_strategy = ids if ids is not None else keys()
-
-    @st.composite
-    def build(draw: st.DrawFn) -> Account:
-        account_id = draw(id_strategy)
-        parent = draw(st.none() | keys(long=False).filter(lambda p: p != account_id))
-        strategy = sst.accounts(
-            ids=st.just(account_id),
-            names=_names(),
-            kinds=st.sampled_from(AccountKind),
-            statuses=st.sampled_from(AccountStatus),
-            parent_ids=st.just(parent),
-            domains=st.frozensets(st.sampled_from(_DOMAINS), max_size=2),
-            aliases=st.frozensets(texts(long=False), max_size=3),
-        )
-        return draw(strategy)
-
-    return build()
-
-
-def contacts(
-    *, ids: SearchStrategy[str] | None = None, account_ids: SearchStrategy[str] | None = None
-) -> SearchStrategy[Contact]:
-    """Contacts with hostile ids and text, valid and unparsable emails, 64-bit counts."""
-    big = st.integers(min_value=0, max_value=2**63 - 1)
-    return sst.contacts(
-        ids=ids if ids is not None else keys(),
-        account_ids=account_ids if account_ids is not None else keys(),
-        emails=st.none() | sst.emails() | texts(long=False),
-        phones=st.none() | sst.phones() | texts(long=False),
-        names=st.none() | texts(),
-        titles=st.none() | texts(long=False),
-        created_at=st.none() | aware_datetimes(),
-        conversions=st.integers(min_value=0, max_value=5) | big,
-        first_conversion_at=st.none() | aware_datetimes(),
-        deal_stages=st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
-        tags=st.frozensets(texts(long=False), max_size=3),
-    )
-
-
-def _evidence() -> SearchStrategy[Evidence]:
-    return st.builds(
-        Evidence,
-        kind=st.sampled_from(EvidenceKind),
-        strength=st.sampled_from(Strength),
-        account_ids=st.lists(keys(long=False), max_size=3).map(tuple),
-        address=st.none() | texts(long=False),
-        role=st.none() | st.sampled_from(Role),
-        detail=texts(long=False),
-    )
-
-
-def decisions(
-    *,
-    comm_ids: SearchStrategy[str] | None = None,
-    account_ids: SearchStrategy[str] | None = None,
-    occurred_at: SearchStrategy[dt.datetime | None] | None = None,
-) -> SearchStrategy[RoutingDecision]:
-    """Routing decisions with evidence, hostile ids and text, and `occurred_at` present
-    or not (a decision may belong to the same account twice in `account_ids`)."""
-    account_strategy = account_ids if account_ids is not None else keys()
-    return st.builds(
-        RoutingDecision,
-        comm_id=comm_ids if comm_ids is not None else keys(),
-        status=st.sampled_from(RouteStatus),
-        account_ids=st.lists(account_strategy, max_size=3).map(tuple),
-        candidates=st.lists(account_strategy, max_size=3).map(tuple),
-        evidence=st.lists(_evidence(), max_size=3).map(tuple),
-        rule=texts(long=False),
-        confidence=st.floats(min_value=0.0, max_value=1.0),
-        occurred_at=occurred_at if occurred_at is not None else st.none() | aware_datetimes(),
-        thread_id=st.none() | keys(long=False),
-        kind=st.sampled_from(CommKind),
-        subject=texts(),
-        reason=texts(long=False),
-    )
-
-
-def overrides(
-    *,
-    targets: SearchStrategy[str] | None = None,
-    account_ids: SearchStrategy[str] | None = None,
-    at: SearchStrategy[dt.datetime] | None = None,
-) -> SearchStrategy[Override]:
-    """Overrides of a communication or of a thread (`targets` draws both ids)."""
-    target = targets if targets is not None else keys()
-    return st.builds(
-        lambda ids, author, reason, when, t, thread: Override(
-            ids, author, reason, when, comm_id=None if thread else t,
-            thread_id=t if thread else None,
-        ),
-        st.lists(account_ids if account_ids is not None else keys(), max_size=3).map(tuple),
-        texts(long=False),
-        texts(),
-        at if at is not None else aware_datetimes(),
-        target,
-        st.booleans(),
-    )
-
-
-def _kinds() -> dict[str, SearchStrategy[Any]]:
-    """`kind=` for `SyncIssue`, drawn from its enum, where the value has the field."""
-    kind = getattr(SyncIssue("d", ("a", "b"), "r", "s"), "kind", None)
-    return {} if kind is None else {"kind": st.sampled_from(type(kind))}
-
-
-def sync_issues(*, domains: SearchStrategy[str] | None = None) -> SearchStrategy[SyncIssue]:
-    """Sync issues keyed by (hostile) domain strings."""
-    return st.builds(
-        SyncIssue,
-        domain=domains if domains is not None else keys(),
-        account_ids=st.lists(keys(long=False), max_size=3).map(tuple),
-        reason=texts(),
-        suggestion=texts(long=False),
-        **_kinds(),
-    )
-
-
-def runs(
-    *, run_ids: SearchStrategy[str] | None = None, at: SearchStrategy[dt.datetime] | None = None
-) -> SearchStrategy[RunRecord]:
-    """Run-log records with hostile ids, text and count names."""
-    return st.builds(
-        RunRecord,
-        run_id=run_ids if run_ids is not None else keys(),
-        at=at if at is not None else aware_datetimes(),
-        operation=texts(long=False),
-        counts=st.dictionaries(texts(long=False), st.integers(-(2**63), 2**63 - 1), max_size=3),
-        note=texts(),
-    )
-
-
-# --------------------------------------------------------------------------- reading back
-
-
-def store_contents(store: Store, tenant: str, *, account_ids: Sequence[str] = ()) -> dict[str, Any]:
-    """Everything `store` shows for `tenant`, as comparable data: every list, count and
-    the timeline of each of `account_ids`."""
-    return {
-        "accounts": store.accounts.list(tenant),
-        "accounts.count": store.accounts.count(tenant),
-        "contacts": store.contacts.list(tenant),
-        "contacts.count": store.contacts.count(tenant),
-        "decisions": store.decisions.list(tenant),
-        "decisions.count": store.decisions.count(tenant),
-        "timelines": {a: store.decisions.timeline(tenant, a) for a in sorted(set(account_ids))},
-        "overrides.history": store.overrides.history(tenant),
-        "overrides.active": store.overrides.active(tenant),
-        "overrides.count": store.overrides.count(tenant),
-        "sync_issues": store.sync_issues.list(tenant),
-        "sync_issues.count": store.sync_issues.count(tenant),
-        "runs": store.runs.list(tenant),
-        "runs.count": store.runs.count(tenant),
-    }
-
-
-def _empty(contents: Mapping[str, Any]) -> bool:
-    return all(
-        not value if not isinstance(value, dict) else all(not v for v in value.values())
-        for value in contents.values()
-    )
-
-
-def _timeline_model(
-    decisions: Sequence[RoutingDecision], account_id: str
-) -> list[RoutingDecision]:
-    def order(d: RoutingDecision) -> tuple[bool, dt.timedelta, str]:
-        at = d.occurred_at
-        zero = dt.timedelta(0)
-        return (at is None, zero if at is None else at - _EPOCH, d.comm_id)
-
-    return sorted((d for d in decisions if account_id in d.account_ids), key=order)
-
-
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _target(override: Override) -> tuple[bool, str]:
-    return (override.comm_id is None, override.comm_id or override.thread_id or "")
-
-
-def _unique(items: Sequence[Any], attribute: str) -> list[Any]:
-    """The last item for each key, in first-seen key order (what a batch write keeps)."""
-    last: dict[Any, Any] = {}
-    for item in items:
-        last[getattr(item, attribute)] = item
-    return list(last.values())
-
-
-def _decisions_kept(
-    items: Sequence[RoutingDecision], stored: Sequence[RoutingDecision] = (), *,
-    replace: bool = True,
-) -> list[RoutingDecision]:
-    """The model of the rule for a repeated comm_id: a later decision replaces an
-    earlier one, except that a REJECTED one never replaces another status, and with
-    `replace=False` the first one stays. `stored` are there before; the new ones kept."""
-    current: dict[str, RoutingDecision] = {d.comm_id: d for d in stored}
-    written: dict[str, RoutingDecision] = {}
-    for item in items:
-        old = current.get(item.comm_id)
-        if old is not None and (
-            not replace
-            or (item.status is RouteStatus.REJECTED and old.status is not RouteStatus.REJECTED)
-        ):
-            continue
-        current[item.comm_id] = written[item.comm_id] = item
-    return list(written.values())
-
-
-#: A published MD5 collision of printable text (Marc Stevens, 2024: 72 bytes, one byte
-#: apart); back ends that key on md5 merge the two.
-MD5_COLLIDING_PAIR: Final = (
-    "TEXTCOLLBYfGiJUETHQ4hAcKSMd5zYpgqf1YRDhkmxHkhPWptrkoyz28wnI9V0aHeAuaKnak",
-    "TEXTCOLLBYfGiJUETHQ4hEcKSMd5zYpgqf1YRDhkmxHkhPWptrkoyz28wnI9V0aHeAuaKnak",
-)
-
-
-def _comparable(result: object) -> object:
-    """A result as the suite compares it: a `WriteResult` by its count and the order
-    and record ids of its rejections (a back end words its reasons as it likes)."""
-    if isinstance(result, WriteResult):
-        return (result.written, _rejected_ids(result))
-    return result
-
-
-def _rejected_ids(result: WriteResult) -> list[str | None]:
-    """What the suite compares of rejections: their order and record ids (not the
-    wording of the reasons, which a back end may choose)."""
-    return [r.record_id for r in result.rejections]
-
-
-class _AbortedBatchError(Exception):
-    """Raised on purpose inside a batch."""
 
 
 _SETTINGS: Final = settings(
@@ -1143,185 +817,3 @@ class StoreContract:
 
     def test_lockstep_with_memory_store(self, store_factory: StoreFactory) -> None:
         run_lockstep({"memory": MemoryStore, "store": store_factory})
-
-
-# --------------------------------------------------------------------------- lock-step
-
-_TENANTS: Final = ("t1", "t'; DROP TABLE accounts; --", "ténant-💥")
-_IDS: Final = ("a", "b", "'", "Ω", "x" * 10_000)
-_ID_STRATEGY: Final = st.sampled_from(_IDS[:-1]) | st.just("x").map(lambda x: x * 10_000)
-
-
-#: The tables of the repositories this suite covers (`purge_tenant` counts them).
-_CORE_TABLES: Final = frozenset(
-    {"accounts", "contacts", "decisions", "decision_accounts", "overrides", "sync_issues",
-     "runs"}
-)
-
-
-def lockstep_machine(factories: Mapping[str, StoreFactory]) -> type[RuleBasedStateMachine]:
-    """A hypothesis state machine that applies every operation to one fresh store per
-    factory and checks, after every step, that all of them show the same contents and
-    returned the same results. The first factory is the reference."""
-    if len(factories) < 2:
-        raise ValueError("lock-step needs at least two back ends")
-    names = list(factories)
-
-    ids = _ID_STRATEGY
-    tenants = st.sampled_from(_TENANTS)
-    small_text = st.sampled_from(("", "x", "'", "é", "💥", "; --"))
-
-    class Lockstep(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.stores = {name: factories[name]() for name in names}
-
-        def _all(self, operation: Callable[[Store], object]) -> object:
-            results = {}
-            for name, store in self.stores.items():
-                try:
-                    results[name] = ("ok", _comparable(operation(store)))
-                except _AbortedBatchError:
-                    results[name] = ("boom", None)
-            reference = results[names[0]]
-            for name in names[1:]:
-                assert results[name] == reference, (
-                    f"{name} returned {results[name]!r}, {names[0]} returned {reference!r}"
-                )
-            return reference[1]
-
-        @rule(tenant=tenants, items=st.lists(accounts(ids=ids), max_size=3))
-        def put_accounts(self, tenant: str, items: list[Account]) -> None:
-            self._all(lambda s: s.accounts.put_many(tenant, items))
-
-        @rule(tenant=tenants, account_id=ids)
-        def delete_account(self, tenant: str, account_id: str) -> None:
-            self._all(lambda s: s.accounts.delete(tenant, account_id))
-
-        @rule(tenant=tenants, items=st.lists(contacts(ids=ids, account_ids=ids), max_size=3))
-        def put_contacts(self, tenant: str, items: list[Contact]) -> None:
-            self._all(lambda s: s.contacts.put_many(tenant, items))
-
-        @rule(tenant=tenants, contact_id=ids)
-        def delete_contact(self, tenant: str, contact_id: str) -> None:
-            self._all(lambda s: s.contacts.delete(tenant, contact_id))
-
-        @rule(tenant=tenants, items=st.lists(decisions(comm_ids=ids, account_ids=ids), max_size=3),
-              replace=st.booleans())
-        def put_decisions(self, tenant: str, items: list[RoutingDecision], replace: bool) -> None:
-            self._all(lambda s: s.decisions.put_many(tenant, items, replace=replace))
-
-        @rule(tenant=tenants)
-        def purge_tenant(self, tenant: str) -> None:
-            self._all(
-                lambda s: {k: v for k, v in s.purge_tenant(tenant).items() if k in _CORE_TABLES}
-            )
-
-        @rule(tenant=tenants, comm_id=ids)
-        def delete_decision(self, tenant: str, comm_id: str) -> None:
-            self._all(lambda s: s.decisions.delete(tenant, comm_id))
-
-        @rule(tenant=tenants, items=st.lists(overrides(targets=ids, account_ids=ids), max_size=2))
-        def add_overrides(self, tenant: str, items: list[Override]) -> None:
-            self._all(lambda s: s.overrides.add_many(tenant, items))
-
-        @rule(tenant=tenants, items=st.lists(sync_issues(domains=ids), max_size=2),
-              replace=st.booleans())
-        def write_sync_issues(self, tenant: str, items: list[SyncIssue], replace: bool) -> None:
-            if replace:
-                self._all(lambda s: s.sync_issues.replace_all(tenant, items))
-            else:
-                self._all(lambda s: s.sync_issues.put_many(tenant, items))
-
-        @rule(tenant=tenants, domain=ids)
-        def delete_sync_issue(self, tenant: str, domain: str) -> None:
-            self._all(lambda s: s.sync_issues.delete(tenant, domain))
-
-        @rule(tenant=tenants, run=runs(run_ids=ids))
-        def record_run(self, tenant: str, run: RunRecord) -> None:
-            self._all(lambda s: s.runs.record(tenant, run))
-
-        @rule(
-            tenant=tenants,
-            items=st.lists(accounts(ids=ids), max_size=2),
-            contacts_=st.lists(contacts(ids=ids, account_ids=ids), max_size=2),
-            decisions_=st.lists(decisions(comm_ids=ids, account_ids=ids), max_size=2),
-            delete=ids,
-            fail=st.booleans(),
-            note_=small_text,
-        )
-        def batch(  # noqa: PLR0917 - hypothesis and pytest pass these by name
-            self,
-            tenant: str,
-            items: list[Account],
-            contacts_: list[Contact],
-            decisions_: list[RoutingDecision],
-            delete: str,
-            fail: bool,
-            note_: str,
-        ) -> None:
-            def operation(store: Store) -> object:
-                with store.batch():
-                    store.accounts.put_many(tenant, items)
-                    store.contacts.put_many(tenant, contacts_)
-                    store.decisions.put_many(tenant, decisions_)
-                    store.contacts.delete(tenant, delete)
-                    if fail:
-                        raise _AbortedBatchError(note_)
-                return None
-
-            self._all(operation)
-
-        @invariant()
-        def stores_agree(self) -> None:
-            for tenant in _TENANTS:
-                contents = {
-                    name: store_contents(store, tenant, account_ids=_IDS)
-                    for name, store in self.stores.items()
-                }
-                reference = contents[names[0]]
-                for name in names[1:]:
-                    for key, value in reference.items():
-                        if contents[name][key] != value:
-                            note(f"{tenant!r} {key}: {names[0]}={value!r}")
-                            note(f"{tenant!r} {key}: {name}={contents[name][key]!r}")
-                        assert contents[name][key] == value, f"{name} disagrees on {key}"
-
-        @rule()
-        def lookups_agree(self) -> None:
-            for tenant in _TENANTS[:2]:
-                for key in _IDS[:3]:
-                    self._all(_lookups(tenant, key))
-
-    Lockstep.__name__ = "Lockstep_" + "_".join(names)
-    return Lockstep
-
-
-def _lookups(tenant: str, key: str) -> Callable[[Store], object]:
-    def lookups(s: Store) -> object:
-        return (
-            s.accounts.get(tenant, key),
-            s.contacts.get(tenant, key),
-            s.contacts.list(tenant, account_id=key),
-            s.decisions.get(tenant, key),
-            s.sync_issues.get(tenant, key),
-            s.runs.get(tenant, key),
-            s.overrides.history(tenant, comm_id=key),
-            s.overrides.history(tenant, thread_id=key),
-        )
-
-    return lookups
-
-
-def run_lockstep(
-    factories: Mapping[str, StoreFactory], *, settings_: settings | None = None
-) -> None:
-    """Run `lockstep_machine(factories)` as a test (for use inside a pytest test)."""
-    machine = lockstep_machine(factories)
-    chosen = settings_ or settings(
-        max_examples=min(settings().max_examples, 20),
-        stateful_step_count=15,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
-    run_state_machine_as_test(machine, settings=chosen)
