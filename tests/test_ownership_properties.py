@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stakeholder import (
@@ -266,6 +266,7 @@ def test_the_fast_fold_agrees_with_registrable_domain(host: str) -> None:
 # --------------------------------------------------------------------------- issue 10
 
 
+@settings(max_examples=40)
 @given(world=worlds, data=st.data())
 def test_a_contact_of_another_account_at_a_declared_host_never_changes_its_owner(
     world: tuple[list[Account], list[Contact], OwnershipPolicy], data: st.DataObject
@@ -291,6 +292,7 @@ def test_a_contact_of_another_account_at_a_declared_host_never_changes_its_owner
     assert after.status(host) == before.status(host)
 
 
+@settings(max_examples=40)
 @given(world=worlds, data=st.data())
 def test_longest_declared_host_wins_whatever_the_input_order(
     world: tuple[list[Account], list[Contact], OwnershipPolicy], data: st.DataObject
