@@ -40,7 +40,9 @@ def open_store(url: str, **options: Any) -> Store:
     - `postgresql://user@host:port/dbname?schema=name` (also `postgres://`): PostgreSQL,
       needs the `postgres` extra; `?schema=` keeps the tables in that PostgreSQL schema.
 
-    `options` go to the back end's constructor (`timeout=`, `max_size=`, ...).
+    `options` go to the back end's constructor (`timeout=`; for PostgreSQL also
+    `schema=`, `min_size=`, `max_size=`, `connect_timeout=`, `statement_timeout=`,
+    `retries=`: see docs/storage.md).
     Raises `ConfigurationError` for a URL it does not know, `MissingDependency` when
     the back end's extra is not installed and `StorageError` when the database cannot
     be opened.

@@ -324,6 +324,20 @@ def _seconds(value: object, name: str, *, allow_none: bool) -> float | None:
     return float(value)
 
 
+def _connect_timeout(conninfo: str, given: float | None) -> float:
+    """`given`, else the connection string's `connect_timeout`, else the default."""
+    if given is None:
+        try:
+            found = psycopg.conninfo.conninfo_to_dict(conninfo).get("connect_timeout")
+        except psycopg.Error as exc:
+            raise ConfigurationError(f"not a PostgreSQL connection string: {exc}") from exc
+        try:
+            given = float(found) if found else DEFAULT_CONNECT_TIMEOUT
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"connect_timeout={found!r} is not a number") from None
+    return float(_seconds(given, "connect_timeout", allow_none=False) or 0)
+
+
 _TENANT_TABLES: Final = """SELECT c.table_name,
     COALESCE((SELECT array_agg(DISTINCT r.relname::text)
               FROM pg_catalog.pg_constraint f
@@ -373,17 +387,11 @@ class PostgresStore:
         self.retries = retries
         self.timeout = float(_seconds(timeout, "timeout", allow_none=False) or 0)
         self.statement_timeout = _seconds(statement_timeout, "statement_timeout", allow_none=True)
-        try:
-            given = psycopg.conninfo.conninfo_to_dict(conninfo).get("connect_timeout")
-        except psycopg.Error as exc:
-            raise ConfigurationError(f"not a PostgreSQL connection string: {exc}") from exc
-        if connect_timeout is None:
-            connect_timeout = float(given) if given else DEFAULT_CONNECT_TIMEOUT
-        self.connect_timeout = _seconds(connect_timeout, "connect_timeout", allow_none=False)
+        self.connect_timeout = _connect_timeout(conninfo, connect_timeout)
         self._connect_kwargs: dict[str, Any] = {
             "autocommit": True,
             # libpq's unit is whole seconds, at least 2
-            "connect_timeout": max(2, int(-(-float(connect_timeout) // 1))),
+            "connect_timeout": max(2, math.ceil(self.connect_timeout)),
         }
         try:  # one direct connection first: its error is the real cause, and it is fast
             with psycopg.connect(conninfo, **self._connect_kwargs) as conn:

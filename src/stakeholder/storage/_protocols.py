@@ -37,13 +37,13 @@ if TYPE_CHECKING:
     from stakeholder._ownership import SyncIssue
     from stakeholder._progress import Progress
     from stakeholder._routing import Override, RouteStatus, RoutingDecision
-    from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
     from stakeholder.storage._alerts_protocols import (
         CtaRepository,
         EscalationRepository,
         InboxRepository,
         OutboxRepository,
     )
+    from stakeholder.storage._records import OverrideRecord, RunRecord, WriteResult
     from stakeholder.storage._sponsors_protocols import SponsorRepositories
 
 __all__ = [
