@@ -94,7 +94,7 @@ class ColumnResolver:
     """Resolves the columns of each record against a field map, remembering the result
     per set of keys (an export has few), and counts values in unknown columns."""
 
-    __slots__ = ("_cache", "_fields", "_known", "_map", "_unknown", "_what")
+    __slots__ = ("_cache", "_fields", "_known", "_last", "_map", "_unknown", "_what")
 
     def __init__(
         self,
@@ -110,6 +110,7 @@ class ColumnResolver:
         self._what = what
         self._cache: dict[tuple[str, ...], tuple[Columns, tuple[str, ...]]] = {}
         self._unknown: Counter[str] = Counter()
+        self._last: tuple[Mapping[str, str], Columns, tuple[str, ...]] | None = None
 
     def _resolve(self, keys: tuple[str, ...]) -> tuple[Columns, tuple[str, ...]]:
         by_key: dict[str, str] = {}
@@ -126,11 +127,16 @@ class ColumnResolver:
 
     def columns(self, record: Mapping[str, str]) -> Columns:
         """The columns of `record`; counts its non-empty unknown columns."""
-        keys = tuple(record)
-        found = self._cache.get(keys)
-        if found is None:
-            found = self._cache[keys] = self._resolve(keys)
-        columns, unknown = found
+        last = self._last
+        if last is not None and record.keys() == last[0].keys():  # the same key set
+            _, columns, unknown = last
+        else:
+            keys = tuple(record)
+            found = self._cache.get(keys)
+            if found is None:
+                found = self._cache[keys] = self._resolve(keys)
+            columns, unknown = found
+            self._last = (record, columns, unknown)
         for name in unknown:
             if record[name]:
                 self._unknown[name] += 1

@@ -281,9 +281,11 @@ def _contacts_from(
     field_map: FieldMap,
     known_account_ids: Collection[str],
     excluded_account_ids: Collection[str],
+    *,
+    keep_held: bool = False,
 ) -> tuple[CrmContacts, list[Contact]]:
     """The contacts read, and apart the contacts of excluded accounts (also listed as
-    excluded) for a snapshot that keeps them.
+    excluded) for a snapshot that keeps them (or, with `keep_held`, among the contacts).
 
     One pass: each row is built as it is read; a record id met again later undoes what
     its first row built, and `_duplicates` then decides (the earliest of identical rows
@@ -333,7 +335,8 @@ def _contacts_from(
             add(record_id, where, fields, columns)
     rejections.extend(r for _, r in built.rejections)
     return _sorted_contacts(
-        built, rejections, excluded_ids=excluded_ids, resolver=resolver, field_map=field_map
+        built, rejections, excluded_ids=excluded_ids, resolver=resolver, field_map=field_map,
+        keep_held=keep_held,
     )
 
 
@@ -344,6 +347,7 @@ def _sorted_contacts(
     excluded_ids: set[str],
     resolver: ColumnResolver,
     field_map: FieldMap,
+    keep_held: bool,
 ) -> tuple[CrmContacts, list[Contact]]:
     """Contacts built from the rows, split into kept, of excluded accounts (held apart)
     and rejected (an id that several rows produce)."""
@@ -380,7 +384,7 @@ def _sorted_contacts(
                 ))
                 held.append(contact)
     read = CrmContacts(
-        contacts=contacts,
+        contacts=contacts + held if keep_held else contacts,
         rejections=tuple(sorted(rejections, key=_rejection_key)),
         excluded=tuple(sorted(excluded, key=_rejection_key)),
         warnings=tuple(sorted(built.warnings, key=_rejection_key)),

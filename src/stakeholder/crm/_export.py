@@ -15,8 +15,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from typing import Final
 
-import attrs
-
 from stakeholder._errors import (
     InvalidDomain,
     InvalidRecord,
@@ -309,5 +307,5 @@ def read_crm_export(
     taken = {r.account.id for r in snapshot.records if r.taken}
     excluded = {r.account.id for r in snapshot.records if not r.taken}
     with paused_gc():
-        read, held = _contacts_from(rows, field_map, taken, excluded)
-        return snapshot.with_contacts(attrs.evolve(read, contacts=read.contacts + tuple(held)))
+        read, _ = _contacts_from(rows, field_map, taken, excluded, keep_held=True)
+        return snapshot.with_contacts(read)
