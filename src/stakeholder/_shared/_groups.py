@@ -311,8 +311,10 @@ def _scan(
     keyed: list[Contact] = []
     keys: list[tuple[str, ...]] = []
     out_of_scope = ignored = 0
+    tick = None if progress is None else ticker.advance
     for contact in records:
-        ticker.advance()
+        if tick is not None:
+            tick()
         if exclude is not None and exclude(contact):
             out_of_scope += 1
             continue
