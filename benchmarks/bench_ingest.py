@@ -196,17 +196,21 @@ def main(argv: list[str]) -> int:
             shutil.copyfileobj(src, dst)
         size = plain.stat().st_size / 1e6
         print(f"mail: {size:.0f} MB plain, {packed.stat().st_size / 1e6:.0f} MB gzipped")
+        # ours and the stdlib take turns, twice; the best of each counts (the machine is shared)
         ours_s, ours = timed_line("ours read_communications (plain)", read_communications, plain)
+        base_s, base = timed_line("stdlib mailbox.mbox + getaddresses (plain)", stdlib_mailbox, plain)
+        again_s, _ = timed_line("ours read_communications (plain), again", read_communications, plain)
+        base2_s, _ = timed_line("stdlib, again", stdlib_mailbox, plain)
+        ours_s, base_s = min(ours_s, again_s), min(base_s, base2_s)
         gz_s, ours_gz = timed_line("ours read_communications (gzip)", read_communications, packed)
         it_s, streamed = timed_line("ours iter_communications, nothing kept (gzip)", stream_count, packed)
-        base_s, base = timed_line("stdlib mailbox.mbox + getaddresses (plain)", stdlib_mailbox, plain)
         assert ours.present == len(base) == streamed == messages  # type: ignore[attr-defined, arg-type]
         del base
         assert len(ours_gz.items) == len(ours.items)  # type: ignore[attr-defined]
         print(f"  ours {messages / ours_s:,.0f} msg/s ({size / ours_s:.0f} MB/s), "
               f"gzip {messages / gz_s:,.0f} msg/s, streaming {messages / it_s:,.0f} msg/s, "
               f"stdlib {messages / base_s:,.0f} msg/s")
-        print(f"  ratio stdlib time / ours time: {base_s / ours_s:.2f}x; ours / stdlib "
+        print(f"  best of two: ratio stdlib time / ours time: {base_s / ours_s:.2f}x; ours / stdlib "
               f"{ours_s / base_s:.2f}x (budget <= 1.2)")
 
         contacts = Path(tmp) / "contacts.csv"

@@ -189,7 +189,9 @@ def message_item(
             return Rejection.of(where, reason, _summary(data))
     try:
         msg = _HEADER_PARSER.parsebytes(block)
-        too_big = _oversized_header(msg, limits.max_field_bytes)
+        too_big = None
+        if len(block) > limits.max_field_bytes:  # else no field can be over the limit
+            too_big = _oversized_header(msg, limits.max_field_bytes)
         if too_big is not None:
             return Rejection.of(where, too_big, _summary(data))
         result = _build(msg, data, None if cut else data)
