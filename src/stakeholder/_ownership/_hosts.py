@@ -134,9 +134,14 @@ def subtree_match(host: str, entries: Collection[str]) -> str | None:
     """The longest of `entries` that is `host` or a parent domain of it, or None."""
     if not entries:
         return None
-    for candidate in host_suffixes(host):
+    if host in entries:
+        return host
+    at = host.find(".")
+    while at >= 0:  # (no generator: this runs once per new host on the cold path)
+        candidate = host[at + 1 :]
         if candidate in entries:
             return candidate
+        at = host.find(".", at + 1)
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -181,8 +182,15 @@ class OwnershipPolicy:
     too_broad_claimants: int = attrs.field(default=50, validator=attrs.validators.ge(1))
     _shared_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
     _internal_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    _patterns_re: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        patterns = self.excluded_host_patterns
+        object.__setattr__(
+            self,
+            "_patterns_re",
+            re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None,
+        )
         fold = self.fold_to_registrable
         object.__setattr__(
             self, "_shared_folded", _folded(self.shared_domains) if fold else frozenset()
@@ -227,10 +235,9 @@ class OwnershipPolicy:
         found = subtree_match(host, self.excluded_hosts)
         if found is not None:
             return found
-        for pattern in self.excluded_host_patterns:
-            if fnmatch.fnmatchcase(host, pattern):
-                return pattern
-        return None
+        if self._patterns_re is None or self._patterns_re.match(host) is None:
+            return None  # one regular expression for all patterns: the common case
+        return next(p for p in self.excluded_host_patterns if fnmatch.fnmatchcase(host, p))
 
     def describe(self) -> str:
         """The policy in one line, for explanations (long lists are cut short)."""

@@ -427,9 +427,9 @@ class RoutingIndex:
         except InvalidDomain:
             reg = host
         own = self._own_policy
-        if own is not None:
+        if own is not None and own.fold_to_registrable:
             internal = own.internal_match(host) is not None
-        else:
+        else:  # an entry covers its own subtree
             internal = bool(self._internal) and (
                 host in self._internal or host.endswith(self._internal_suffixes)
             )
