@@ -126,9 +126,12 @@ OVERRIDE_SCHEMA: Final = pa.schema(
         pa.field("at", _TS),
         pa.field("comm_id", pa.string()),
         pa.field("thread_id", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("host", pa.string()),
     ]
 )
-"""One row per `Override` (exactly one of `comm_id`, `thread_id` set)."""
+"""One row per `Override`: exactly one target of `comm_id`, `thread_id`, `address`
+(canonical email) and `host` is set."""
 
 EVIDENCE_TYPE: Final = pa.struct(
     [
@@ -226,6 +229,8 @@ def override_row(override: Override) -> dict[str, Any]:
         "at": _utc(override.at),
         "comm_id": override.comm_id,
         "thread_id": override.thread_id,
+        "address": getattr(override, "address", None),
+        "host": getattr(override, "host", None),
     }
 
 
@@ -323,6 +328,11 @@ def communication_from_row(row: Mapping[str, Any]) -> Communication:
 
 def override_from_row(row: Mapping[str, Any]) -> Override:
     """An `Override` from a row of `OVERRIDE_SCHEMA`."""
+    targets = {
+        name: row[name]
+        for name in ("address", "host")
+        if row.get(name) is not None and name in attrs.fields_dict(Override)
+    }
     return Override(
         account_ids=tuple(row["account_ids"]),
         author=row["author"],
@@ -330,6 +340,7 @@ def override_from_row(row: Mapping[str, Any]) -> Override:
         at=_required(row.get("at"), "at"),
         comm_id=row.get("comm_id"),
         thread_id=row.get("thread_id"),
+        **targets,
     )
 
 
