@@ -111,14 +111,20 @@ def postgres_schema(url: str) -> Iterator[str]:
 
 
 def truncate(store: Store) -> None:
-    """Empty every table of a PostgresStore (cheaper than a new schema per example)."""
+    """Empty every table of a PostgresStore's schema but the schema version (cheaper than
+    a new schema per example; the tables of later features included)."""
     from psycopg import sql
 
     pool = store.pool  # type: ignore[attr-defined]
     with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            " AND tablename <> 'stakeholder_schema_version' ORDER BY tablename"
+        ).fetchall()
+        tables = [row[0] for row in rows] or list(TABLES)
         conn.execute(
             sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in TABLES)
+                sql.SQL(", ").join(sql.Identifier(t) for t in tables)
             )
         )
 
