@@ -391,6 +391,28 @@ def test_postgres_frozen_backend_is_an_error_within_the_statement_timeout(
         assert store.accounts.list("t") == [Account("a", "A")]
 
 
+@pytest.mark.postgres
+def test_postgres_no_free_pooled_connection_says_why(pg_url: str) -> None:
+    with open_store(pg_url, min_size=1, max_size=1, timeout=1) as store:
+        errors: list[BaseException] = []
+
+        def count() -> None:
+            try:
+                store.accounts.count("t")
+            except StorageError as exc:
+                errors.append(exc)
+
+        with store.batch():  # this thread holds the only connection
+            other = threading.Thread(target=count)
+            started = time.monotonic()
+            other.start()
+            other.join(30)
+        assert time.monotonic() - started < 1 + 5
+        assert len(errors) == 1
+        assert "within 1 s" in str(errors[0])
+        assert "busy" in str(errors[0])
+
+
 def test_postgres_timeout_options_are_checked() -> None:
     pytest.importorskip("psycopg")
     for options in ({"statement_timeout": 0}, {"connect_timeout": -1},
