@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from stakeholder._ownership._claims import ClaimedDomain, DomainClaim, SyncIssue
+from stakeholder._ownership._claims import DomainClaim, SyncIssue
 from stakeholder._ownership._hierarchy import _Hierarchy
 from stakeholder._ownership._policy import ClaimKind, IssueKind, OwnershipPolicy
 from stakeholder._ownership._text import _accounts, _contacts
@@ -116,10 +116,12 @@ def _dominant_tie(account_id: str, tied: tuple[str, ...], contacts: int) -> Sync
     return SyncIssue(tied[0], (account_id,), reason, suggestion, IssueKind.DOMINANT_TIE)
 
 
-def _too_broad(entry: ClaimedDomain, policy: OwnershipPolicy) -> SyncIssue:
-    n = len(entry.claimants)
+def _too_broad(
+    domain: str, claimants: tuple[str, ...], policy: OwnershipPolicy
+) -> SyncIssue:
+    n = len(claimants)
     reason = (
-        f"{entry.domain} is claimed by {_accounts(n)} (first: {_some(entry.claimants)}), "
+        f"{domain} is claimed by {_accounts(n)} (first: {_some(claimants)}), "
         f"more than too_broad_claimants={policy.too_broad_claimants}: too broad to tell "
         "them apart; routing lists a capped set of candidates"
     )
@@ -127,7 +129,7 @@ def _too_broad(entry: ClaimedDomain, policy: OwnershipPolicy) -> SyncIssue:
         "clean the declared domains of these accounts (junk CRM data), or raise "
         "OwnershipPolicy.too_broad_claimants"
     )
-    return SyncIssue(entry.domain, entry.claimants, reason, suggestion, IssueKind.TOO_BROAD)
+    return SyncIssue(domain, claimants, reason, suggestion, IssueKind.TOO_BROAD)
 
 
 def _merge_issues(found: list[SyncIssue]) -> SyncIssue:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import attrs
-
 from stakeholder._errors import InvalidDomain
 from stakeholder._model import Account, Contact, Rejection
 from stakeholder._ownership._claims import ClaimedDomain, DomainClaim, SyncIssue
@@ -117,7 +115,8 @@ class _Declarations:
         # (Tuples and str->int dicts: the garbage collector stops tracking those, which
         # keeps full collections rare on large inputs.)
         self.by_account: dict[str, tuple[str, ...]] = {}
-        self.by_host: dict[str, set[str]] = {}
+        self.by_host: dict[str, tuple[str, ...]] = {}
+        building: dict[str, list[str]] = {}
         self.ignored: dict[str, list[tuple[str, str]]] = {}
         self.listed: dict[str, str] = {}  # declared key -> why a list names it
         fold = policy.fold_to_registrable
@@ -130,8 +129,10 @@ class _Declarations:
                 key = self._key(account_id, host, fold, policy, rejections)
                 if key is not None:
                     mine.add(key)
-                    self.by_host.setdefault(key, set()).add(account_id)
+                    building.setdefault(key, []).append(account_id)
             self.by_account[account_id] = tuple(sorted(mine))
+        # sorted tuples of strings: the garbage collector stops tracking them
+        self.by_host = {key: tuple(sorted(set(ids))) for key, ids in building.items()}
 
     def _key(
         self,
@@ -222,7 +223,7 @@ class _Claims:
         account_id: str,
         counts: dict[str, int],
         mine: tuple[str, ...],
-        by_host: dict[str, set[str]],
+        by_host: dict[str, tuple[str, ...]],
     ) -> None:
         best_n = 0
         best: list[str] = []
@@ -248,7 +249,7 @@ class _Claims:
         account_id: str,
         counts: dict[str, int],
         mine: tuple[str, ...],
-        by_host: dict[str, set[str]],
+        by_host: dict[str, tuple[str, ...]],
         need: int,
     ) -> None:
         for key in mine:
@@ -282,22 +283,51 @@ def _statuses(
     hierarchy: _Hierarchy,
     policy: OwnershipPolicy,
 ) -> tuple[dict[str, ClaimedDomain], tuple[SyncIssue, ...]]:
-    """Each claimed key's status, owner and issue; the issues, one per domain."""
+    """Each claimed key's status, owner and issue; the issues, one per domain. The
+    findings come first, so that each `ClaimedDomain` is built once."""
+    findings = _findings(claims, declared, hierarchy)
     domains: dict[str, ClaimedDomain] = {}
-    findings: dict[str, list[SyncIssue]] = {}
     manual = policy.contact_sync_accounts
+    limit = policy.too_broad_claimants
     for key in sorted(claims.by_domain):
-        entry = _entry(key, claims.by_domain[key], hierarchy, policy)
-        if entry.issue is not None:
-            findings.setdefault(key, []).append(entry.issue)
-        if len(entry.claimants) > policy.too_broad_claimants:
-            entry = attrs.evolve(entry, too_broad=True)
-            findings.setdefault(key, []).append(_too_broad(entry, policy))
-        if entry.owner is not None and entry.owner in manual:
-            entry = attrs.evolve(entry, owner=None, contact_sync=True)
-        domains[key] = entry
+        status, claimants, ordered, owner, ancestor, rule = _status(
+            key, claims.by_domain[key], hierarchy, policy
+        )
+        found = findings.get(key)
+        if status is DomainStatus.CONFLICT:
+            conflict = _conflict_issue(key, ordered, hierarchy)
+            found = findings[key] = [conflict, *(found or ())]
+        too_broad = len(claimants) > limit
+        if too_broad:
+            found = findings[key] = [*(found or ()), _too_broad(key, claimants, policy)]
+        contact_sync = owner is not None and owner in manual
+        domains[key] = ClaimedDomain(
+            key,
+            status,
+            claimants,
+            ordered,
+            None if contact_sync else owner,
+            ancestor,
+            rule,
+            None if found is None else _merge_issues(found),
+            too_broad,
+            contact_sync,
+        )
+    issues = []
+    for key in sorted(findings):
+        entry = domains.get(key)
+        issues.append(entry.issue if entry is not None and entry.issue is not None
+                      else _merge_issues(findings[key]))
+    return domains, tuple(issues)
+
+
+def _findings(
+    claims: _Claims, declared: _Declarations, hierarchy: _Hierarchy
+) -> dict[str, list[SyncIssue]]:
+    """What ownership reports besides conflicts and too-broad hosts, per domain."""
+    findings: dict[str, list[SyncIssue]] = {}
     for key, users in claims.strays.items():
-        owners = tuple(sorted(declared.by_host[key]))
+        owners = declared.by_host[key]
         # contacts of a declarer's descendants at its host are expected: no issue
         strangers = {
             a: n
@@ -307,33 +337,25 @@ def _statuses(
         if strangers:
             findings.setdefault(key, []).append(_declared_elsewhere(key, owners, strangers))
     for key, why in declared.listed.items():
-        owners = tuple(sorted(declared.by_host[key]))
-        findings.setdefault(key, []).append(_personal_declared(key, owners, why))
+        findings.setdefault(key, []).append(
+            _personal_declared(key, declared.by_host[key], why)
+        )
     for account_id, tied in claims.ties.items():
         n = claims.usage[tied[0]][account_id]
         findings.setdefault(tied[0], []).append(_dominant_tie(account_id, tied, n))
-    issues = []
-    for key in sorted(findings):
-        issue = _merge_issues(findings[key])
-        issues.append(issue)
-        claimed = domains.get(key)
-        if claimed is not None and claimed.issue != issue:
-            domains[key] = attrs.evolve(claimed, issue=issue)
-    return domains, tuple(issues)
+    return findings
 
 
-def _entry(
+def _status(
     key: str, found: list[DomainClaim], hierarchy: _Hierarchy, policy: OwnershipPolicy
-) -> ClaimedDomain:
+) -> tuple[
+    DomainStatus, tuple[str, ...], tuple[DomainClaim, ...], str | None, str | None, str
+]:
+    """(status, claimants, claims, owner, hierarchy owner, rule) of one claimed key."""
     if len(found) == 1:
         claim = found[0]
-        return ClaimedDomain(
-            key,
-            DomainStatus.UNIQUE,
-            (claim.account_id,),
-            (claim,),
-            claim.account_id,
-            None,
+        return (
+            DomainStatus.UNIQUE, (claim.account_id,), (claim,), claim.account_id, None,
             "single claimant",
         )
     ordered = tuple(sorted(found))
@@ -341,15 +363,7 @@ def _entry(
     ancestor = hierarchy.common_ancestor(claimants)
     if policy.is_shared(key):
         rule = "allow_all_shared" if policy.allow_all_shared else "shared_domains"
-        return ClaimedDomain(
-            key, DomainStatus.SHARED, claimants, ordered, ancestor, ancestor, rule
-        )
+        return DomainStatus.SHARED, claimants, ordered, ancestor, ancestor, rule
     if ancestor is not None:
-        return ClaimedDomain(
-            key, DomainStatus.SHARED, claimants, ordered, ancestor, ancestor, "hierarchy"
-        )
-    issue = _conflict_issue(key, ordered, hierarchy)
-    return ClaimedDomain(
-        key, DomainStatus.CONFLICT, claimants, ordered, None, None, "not allowed", issue
-    )
-
+        return DomainStatus.SHARED, claimants, ordered, ancestor, ancestor, "hierarchy"
+    return DomainStatus.CONFLICT, claimants, ordered, None, None, "not allowed"
