@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stakeholder import Contact, RoutingDecision
+from stakeholder import Contact, InvalidRecord, RoutingDecision
+from stakeholder.storage import MemoryStore, unstorable_reason
 from stakeholder.storage import _codec as codec
 from stakeholder.testing.contract import contacts, decisions, texts
 
@@ -100,3 +102,25 @@ def test_contacts_read_back_are_ordinary_frozen_values() -> None:
         back.email.local = "changed"  # type: ignore[misc, union-attr]
     if platform.python_implementation() == "CPython":  # the fast reader is the one in use
         assert codec.contacts_from_rows is codec._contacts_swapped
+
+
+@settings(max_examples=60)
+@given(
+    value=st.text(st.characters(blacklist_categories=()), max_size=6)
+    | st.sampled_from(["a\x00b", "\ud800", "ok"]),
+    stage=st.integers(min_value=-(2**64), max_value=2**64),
+)
+def test_unstorable_reason_is_what_the_stores_refuse(value: str, stage: int) -> None:
+    """`unstorable_reason` says no exactly when a store refuses the value (text in a
+    plain column, an integer in a 64-bit one)."""
+    for contact, reason in (
+        (Contact("c", "a", title=value), unstorable_reason(value)),
+        (Contact("c", "a", deal_stage=stage), unstorable_reason(stage)),
+    ):
+        store = MemoryStore()
+        if reason is None:
+            store.contacts.put("t", contact)
+            assert store.contacts.get("t", "c") == contact
+        else:
+            with pytest.raises(InvalidRecord, match=re.escape(reason)):
+                store.contacts.put("t", contact)

@@ -14,6 +14,7 @@ from stakeholder.storage._alerts_protocols import (
     InboxRepository,
     OutboxRepository,
 )
+from stakeholder.storage._codec import unstorable_reason
 from stakeholder.storage._memory import MemoryStore
 from stakeholder.storage._migrations import LATEST_VERSION, MIGRATIONS, Migration
 from stakeholder.storage._open import open_store
@@ -71,6 +72,7 @@ __all__ = [
     "load_routing_index",
     "open_store",
     "save_decisions",
+    "unstorable_reason",
 ]
 
 

@@ -82,6 +82,25 @@ def _text_problem(value: str) -> str | None:
     return None
 
 
+def unstorable_reason(value: object) -> str | None:
+    """Why no back end can store `value` in a plain column, or `None` when every back
+    end can: the rules of docs/storage.md ("Storable values") for one value. Text
+    without NUL and lone surrogates, integers within 64 bits, finite floats,
+    timezone-aware datetimes, booleans and `None` are storable; other types are left
+    to the field that holds them (this answers `None` for them)."""
+    if isinstance(value, str):
+        return _text_problem(value)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else "does not fit in 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"is not a finite number ({value!r})"
+    if isinstance(value, dt.datetime) and value.utcoffset() is None:
+        return "is a naive datetime (no time zone)"
+    return None
+
+
 def text(value: object, what: str) -> str:
     """`value` as storable text, or `Unstorable`."""
     if type(value) is str and value.isascii() and "\x00" not in value:
