@@ -156,7 +156,7 @@ class _Declarations:
             self.ignored.setdefault(account_id, []).append((host, exc.reason))
             return None
         folds = "" if key == host else f"folds to {key}, "
-        if policy.internal_match(key) is not None:
+        if policy.internal_domains and policy.internal_match(key) is not None:
             self.ignored.setdefault(account_id, []).append(
                 (host, f"{folds}an internal domain (policy.internal_domains): never claimed")
             )
@@ -169,7 +169,7 @@ class _Declarations:
     @staticmethod
     def _listed_why(key: str, policy: OwnershipPolicy) -> str | None:
         try:
-            reg = _registrable_of_canonical_host(key)
+            reg = _registrable_of_canonical_host(key) if "." in key else key
         except InvalidDomain:
             reg = key
         personal = personal_match(policy.personal_domains, key, reg)
@@ -185,7 +185,8 @@ class _Claims:
     """Usage per claim key, each account's dominant domain, and the claims themselves.
 
     Precedence: a key another account declares is never a contact-derived claim of this
-    one (its contacts there are `strays`, reported); the dominant domain is the account's
+    one (its contacts there are `strays`, reported when they would have made a dominant
+    or secondary claim); the dominant domain is the account's
     most frequent other key, a tie going to a key it declares itself, else no dominant
     domain (`ties`, reported) — never the spelling of the domain.
     """
@@ -203,18 +204,21 @@ class _Claims:
         self.by_domain: dict[str, list[DomainClaim]] = {}
         by_host = declared.by_host
         usage = self.usage
+        need = policy.secondary_min_contacts
         for account_id, counts in per_account.items():
             mine = declared.by_account[account_id]
+            top = max(counts.values()) if counts else 0
             for key, n in counts.items():
                 users = usage.get(key)
                 if users is None:
                     usage[key] = {account_id: n}
                 else:
                     users[account_id] = n
-                if key in by_host and key not in mine:
+                # a stray is reported when it would have been a claim (dominant, tied
+                # for dominant, or secondary); one consultant among ten is not
+                if key in by_host and key not in mine and (n >= need or n >= top):
                     self.strays.setdefault(key, {})[account_id] = n
             self._dominant(account_id, counts, mine, by_host)
-        need = policy.secondary_min_contacts
         for account_id, counts in per_account.items():
             self._claim(account_id, counts, declared.by_account[account_id], by_host, need)
 
