@@ -251,8 +251,12 @@ def test_decisions_round_trip_through_parquet_and_a_store(
     by_arrow = {r["comm_id"]: ss.decision_from_row(r) for r in table.to_pylist()}
     assert by_spark == by_arrow
     assert len(by_spark) == len(comms)
-    result = ss.write_decisions_to_store(spark.read.parquet(path), store, "t")
+    ticks: list[tuple[int, int | None]] = []
+    result = ss.write_decisions_to_store(
+        spark.read.parquet(path), store, "t", progress=lambda done, total: ticks.append((done, total))
+    )
     assert result.written + result.rejected == len(comms)
+    assert ticks[-1] == (len(comms), None)
     assert {d.comm_id: d for d in store.decisions.list("t")} == by_spark
     again = ss.read_store(spark, store, "t")
     assert sorted(ss.read_accounts(again.accounts), key=lambda a: a.id) == sorted(accounts, key=lambda a: a.id)

@@ -20,6 +20,7 @@ from stakeholder import (
     Store,
     WriteResult,
 )
+from stakeholder._progress import Progress, ProgressTicker
 from stakeholder.spark._arrow import (
     ACCOUNT_SCHEMA,
     CONTACT_SCHEMA,
@@ -169,17 +170,24 @@ def read_store(spark: SparkSession, store: Store, tenant: str) -> StoreFrames:
     )
 
 
-def write_decisions_to_store(df: DataFrame, store: Store, tenant: str) -> WriteResult:
+def write_decisions_to_store(
+    df: DataFrame, store: Store, tenant: str, *, progress: Progress | None = None
+) -> WriteResult:
     """Save the decisions of a DataFrame of `DECISION_SCHEMA` into `store` for
     `tenant`, streamed in chunks (one transaction per chunk); returns the combined
-    `WriteResult` (written + rejected = rows in)."""
+    `WriteResult` (written + rejected = rows in). `progress(done, None)` is called
+    after each chunk."""
     total = WriteResult()
+    ticker = ProgressTicker(progress, every=_CHUNK)
     chunk: list[RoutingDecision] = []
     for decision in read_decisions(df):
         chunk.append(decision)
         if len(chunk) >= _CHUNK:
             total += store.decisions.put_many(tenant, chunk)
+            ticker.advance(len(chunk))
             chunk = []
     if chunk:
         total += store.decisions.put_many(tenant, chunk)
+        ticker.advance(len(chunk))
+    ticker.close()
     return total
