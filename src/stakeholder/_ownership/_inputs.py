@@ -80,6 +80,8 @@ class _ContactCounter:
         self.policy = policy
         self.personal = policy.personal_domains
         self.personal_of = _personal_of(policy.personal_domains)
+        self.excluded_hosts = policy.excluded_hosts
+        self.patterns = policy.exclusion_patterns
         self.declared = declared
         self.excluded_addresses = policy.excluded_addresses
         self.by_id: dict[str, Contact] = {}
@@ -108,7 +110,11 @@ class _ContactCounter:
             reg = None
         declared = subtree_match(host, self.declared)
         personal = self.personal_of(host, reg or host)
-        excluded = policy.exclusion(host)
+        excluded = (
+            policy.exclusion(host)
+            if self.excluded_hosts or (self.patterns is not None and self.patterns.match(host))
+            else None
+        )
         if (
             declared is not None
             and (personal is None or declared.count(".") >= personal.count("."))

@@ -229,6 +229,11 @@ class OwnershipPolicy:
             return False
         return self.internal_match(host) is not None
 
+    @property
+    def exclusion_patterns(self) -> re.Pattern[str] | None:
+        """`excluded_host_patterns` as one compiled expression (None when empty)."""
+        return self._patterns_re
+
     def exclusion(self, host: str) -> str | None:
         """The `excluded_hosts` entry or `excluded_host_patterns` pattern that makes
         `host` (canonical) never evidence by domain, or None."""
