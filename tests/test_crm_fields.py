@@ -335,3 +335,10 @@ def test_accounts_read_equal_those_the_public_constructor_builds() -> None:
     )
     assert bad.records == ()
     assert "NUL" in bad.rejections[0].reason
+
+
+@pytest.mark.parametrize("region", ["XX", "ZZZ", "Mars"])
+def test_an_unknown_phone_region_is_refused_by_the_field_map(region: str) -> None:
+    with pytest.raises(ConfigurationError, match="not a phone region"):
+        FieldMap.salesforce().with_options(phone_region=region)
+    assert FieldMap.salesforce().with_options(phone_region="gb").phone_region == "GB"
