@@ -277,7 +277,7 @@ def _ownership_rows(frames: Any) -> dict[str, list[tuple[Any, ...]]]:
             for r in frames.domains.collect()
         ),
         "issues": sorted(
-            (r.domain, tuple(r.account_ids), r.reason, r.suggestion)
+            (r.domain, tuple(r.account_ids), r.reason, r.suggestion, r.kind)
             for r in frames.issues.collect()
         ),
         "accounts": sorted(
@@ -294,7 +294,10 @@ def _python_ownership_rows(own: sh.DomainOwnership) -> dict[str, list[tuple[Any,
             (d.domain, d.status.value, tuple(d.claimants), d.owner, d.hierarchy_owner, d.rule)
             for d in own.domains.values()
         ),
-        "issues": sorted((i.domain, tuple(i.account_ids), i.reason, i.suggestion) for i in own.issues),
+        "issues": sorted(
+            (i.domain, tuple(i.account_ids), i.reason, i.suggestion, str(getattr(i, "kind", "conflict")))
+            for i in own.issues
+        ),
         "accounts": sorted(
             (a.account_id, a.mode.value, tuple(a.unique_domains), a.dominant)
             for a in own.accounts.values()
@@ -336,6 +339,7 @@ def test_ownership_dataframe_hierarchy_cycles_duplicates_and_policy(spark: Any, 
         A("dup", "Dup"),  # an exact repeat: counted once
         A("clash", "Clash 1", domains=["clash.com"]),
         A("clash", "Clash 2"),  # differs: both set aside
+        *[A(f"many{i:02d}", f"Many {i}", domains=["crowd.com"]) for i in range(12)],
         A("shared1", "S1", domains=["partner.net"]),
         A("shared2", "S2", domains=["partner.net"]),
     ]

@@ -32,6 +32,8 @@ from stakeholder.spark._frames import spark_schema
 __all__ = ["OwnershipFrames", "resolve_domain_ownership_dataframe"]
 
 MAX_DEPTH: Final = 256
+SHOWN: Final = 10
+"""A conflict's reason lists at most this many claims, then "and N more"."""
 
 _FOLDED: Final = pa.schema(
     [
@@ -49,7 +51,8 @@ class OwnershipFrames:
     - `claims`: `domain, account_id, kind, contacts` (as `DomainOwnership.claims`);
     - `domains`: `domain, status, claimants, owner, hierarchy_owner, rule` (one row per
       claimed domain, as `DomainOwnership.domains`);
-    - `issues`: `domain, account_ids, reason, suggestion` (as `DomainOwnership.issues`);
+    - `issues`: `domain, account_ids, reason, suggestion, kind` (as
+      `DomainOwnership.issues`; only `conflict` issues so far);
     - `accounts`: `account_id, mode, unique_domains, dominant` (every account kept).
     """
 
@@ -263,9 +266,14 @@ def _issue_text(domains: DataFrame, claims: DataFrame, chains: DataFrame) -> Dat
         )
     )
     ids = F.transform("p", lambda x: x["account_id"])
+    shown = F.array_join(F.transform(F.slice("p", 1, SHOWN), lambda x: x["d"]), "; ")
+    more = F.when(
+        F.size("p") > SHOWN,
+        F.concat(F.lit("; and "), (F.size("p") - SHOWN).cast("string"), F.lit(" more")),
+    ).otherwise("")
     reason = F.concat(
         F.lit("claimed by "), _plural(F.size("p"), "account"), F.lit(" ("),
-        F.array_join(F.transform("p", lambda x: x["d"]), "; "),
+        shown, more,
         F.lit("); sharing "), F.col("domain"),
         F.lit(" is not allowed and the accounts have no common parent account ("),
         F.col("roots").cast("string"), F.lit(" separate hierarchies)"),
@@ -278,7 +286,7 @@ def _issue_text(domains: DataFrame, claims: DataFrame, chains: DataFrame) -> Dat
               "contacts)"),
     )
     return parts.select("domain", ids.alias("account_ids"), reason.alias("reason"),
-                        suggestion.alias("suggestion"))
+                        suggestion.alias("suggestion"), F.lit("conflict").alias("kind"))
 
 
 def _statuses(claims: DataFrame, chains: DataFrame, policy: OwnershipPolicy) -> DataFrame:
