@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import stakeholder as sh
 from conftest import IN_CI
 from stakeholder.testing import strategies
+from storage_backends import postgres_stores, postgres_url, sqlite_stores
 
 
 def _requirements() -> str | None:
@@ -230,13 +231,22 @@ def test_a_row_that_is_no_communication_is_rejected_with_a_reason(spark: Any, ss
         assert got[key].reason.startswith("not a valid communication:")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sh.Store]:
+    if request.param == "sqlite":
+        with sqlite_stores(tmp_path) as make:
+            yield make()
+        return
+    with postgres_stores(postgres_url()) as make:
+        yield make()
+
+
 def test_decisions_round_trip_through_parquet_and_a_store(
-    spark: Any, ss: Any, tmp_path: Path
+    spark: Any, ss: Any, tmp_path: Path, store: sh.Store
 ) -> None:
     import pyarrow.parquet as pq
 
     accounts, contacts, comms = _scenario()
-    store = sh.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.accounts.put_many("t", accounts)
     store.contacts.put_many("t", contacts)
     frames = ss.read_store(spark, store, "t")
@@ -261,7 +271,6 @@ def test_decisions_round_trip_through_parquet_and_a_store(
     again = ss.read_store(spark, store, "t")
     assert sorted(ss.read_accounts(again.accounts), key=lambda a: a.id) == sorted(accounts, key=lambda a: a.id)
     assert {d.comm_id for d in ss.read_decisions(again.decisions)} == set(by_spark)
-    store.close()
 
 
 # --------------------------------------------------------------------------- ownership
