@@ -443,3 +443,33 @@ def test_cli_contact_sync_and_sticky_overrides(
     out = capsys.readouterr().out
     assert code == 0, out
     assert '"sticky_override"' in out
+
+
+def test_case_5_inverse_an_account_put_in_domain_sync_for_a_shared_host() -> None:
+    accounts = [
+        Account("initech", "Initech", domains=["initech.com"]),
+        Account("initrode", "Initrode", domains=["initech.com"]),
+    ]
+    plain = resolve_domain_ownership(accounts, [])
+    assert plain.owner("initech.com") is None
+    assert plain.mode("initech") is SyncMode.CONTACT
+    policy = OwnershipPolicy(domain_sync_accounts={"initech"})
+    ownership = resolve_domain_ownership(accounts, [], policy)
+    entry = ownership.entry("initech.com")
+    assert entry is not None
+    assert entry.domain_sync
+    assert entry.status.value == "conflict"  # still reported as a conflict
+    assert ownership.owner("initech.com") == "initech"
+    assert ownership.mode("initech") is SyncMode.DOMAIN
+    assert ownership.mode("initrode") is SyncMode.CONTACT
+    assert "domain_sync_accounts" in ownership.explain("initech.com")
+    index = RoutingIndex.build(accounts, [], ownership)
+    d = route(mail("m1", "someone@initech.com"), index)
+    assert d.account_ids == ("initech",)
+    assert "by hand" in d.explain()
+    # both lists name it: contact sync wins (nothing routes by domain)
+    both = resolve_domain_ownership(
+        accounts, [], OwnershipPolicy(domain_sync_accounts={"initech"},
+                                      contact_sync_accounts={"initech"})
+    )
+    assert both.owner("initech.com") is None

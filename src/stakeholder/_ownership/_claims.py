@@ -87,6 +87,8 @@ class ClaimedDomain:
     - `too_broad`: more claimants than `OwnershipPolicy.too_broad_claimants`.
     - `contact_sync`: the account that would own it was switched to contact sync by
       hand (`OwnershipPolicy.contact_sync_accounts`), so `owner` is `None`.
+    - `domain_sync`: several accounts claim it and `owner` is the one put in domain
+      sync by hand (`OwnershipPolicy.domain_sync_accounts`).
     """
 
     domain: str
@@ -99,6 +101,7 @@ class ClaimedDomain:
     issue: SyncIssue | None = None
     too_broad: bool = False
     contact_sync: bool = False
+    domain_sync: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ class ClaimedDomain:
             "issue": None if self.issue is None else self.issue.to_dict(),
             "too_broad": self.too_broad,
             "contact_sync": self.contact_sync,
+            "domain_sync": self.domain_sync,
         }
 
 

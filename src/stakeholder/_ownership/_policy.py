@@ -153,6 +153,9 @@ class OwnershipPolicy:
       hosts fold to their registrable domain (`gen.pge.com` means `pge.com`).
     - `contact_sync_accounts`: account ids switched to contact sync by hand: only their
       known contacts route to them; their domains stay theirs in ownership reports.
+    - `domain_sync_accounts`: the inverse, for hosts several accounts claim: where
+      exactly one claimant is listed, unknown addresses there are its (domain sync by
+      hand); the status (and a conflict's issue) stays as it is.
     - `excluded_hosts`, `excluded_host_patterns` (default `DEFAULT_FORWARDING_PATTERNS`:
       `alum.*`, `alumni.*`) and `excluded_addresses`: hosts and addresses that are never
       evidence by domain (forwarders, list and bug-tracker relays, role addresses). A
@@ -172,6 +175,7 @@ class OwnershipPolicy:
     personal_domains: PersonalDomains = attrs.field(default=None, converter=_personal)
     fold_to_registrable: bool = False
     contact_sync_accounts: frozenset[str] = attrs.field(factory=frozenset, converter=_ids)
+    domain_sync_accounts: frozenset[str] = attrs.field(factory=frozenset, converter=_ids)
     excluded_hosts: frozenset[str] = attrs.field(factory=frozenset, converter=_host_set)
     excluded_host_patterns: tuple[str, ...] = attrs.field(
         default=DEFAULT_FORWARDING_PATTERNS, converter=_patterns
@@ -265,6 +269,8 @@ class OwnershipPolicy:
             parts.append("hosts fold to registrable domains (fold_to_registrable)")
         if self.contact_sync_accounts:
             parts.append(_listed("contact_sync_accounts", self.contact_sync_accounts))
+        if self.domain_sync_accounts:
+            parts.append(_listed("domain_sync_accounts", self.domain_sync_accounts))
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,6 +282,7 @@ class OwnershipPolicy:
             "personal_domains": len(self.personal_domains),
             "fold_to_registrable": self.fold_to_registrable,
             "contact_sync_accounts": sorted(self.contact_sync_accounts),
+            "domain_sync_accounts": sorted(self.domain_sync_accounts),
             "excluded_hosts": sorted(self.excluded_hosts),
             "excluded_host_patterns": list(self.excluded_host_patterns),
             "excluded_addresses": sorted(self.excluded_addresses),

@@ -299,6 +299,11 @@ class DomainOwnership:
                 "(OwnershipPolicy.contact_sync_accounts), so only its known contacts "
                 f"route to it; unknown addresses at {folded} route to no account by domain."
             )
+        if found.domain_sync and found.owner is not None:
+            lines.append(
+                f"Manual choice: {self._label(found.owner)} is put in domain sync for it "
+                "(OwnershipPolicy.domain_sync_accounts): unknown addresses there are its."
+            )
         if found.too_broad:
             lines.append(
                 f"Too broad: more than too_broad_claimants={policy.too_broad_claimants} "
@@ -720,7 +725,13 @@ class _AccountTable(Mapping[str, AccountOwnership]):
             account_id=account_id,
             name=account.name,
             parent_id=self.parent.get(account_id),
-            mode=SyncMode.DOMAIN if unique and account_id not in self.manual else SyncMode.CONTACT,
+            mode=(
+                SyncMode.DOMAIN
+                if account_id not in self.manual
+                and (unique or any(self.domains[c.domain].owner == account_id
+                                   and self.domains[c.domain].domain_sync for c in claims))
+                else SyncMode.CONTACT
+            ),
             contacts=counted + sum(skipped.values()),
             counted=counted,
             domain_contacts=_by_count(counts),

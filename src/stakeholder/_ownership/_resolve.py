@@ -304,6 +304,11 @@ def _statuses(
         too_broad = len(claimants) > limit
         if too_broad:
             found = findings[key] = [*(found or ()), _too_broad(key, claimants, policy)]
+        domain_sync = False
+        if status is not DomainStatus.UNIQUE and policy.domain_sync_accounts:
+            chosen = [a for a in claimants if a in policy.domain_sync_accounts]
+            if len(chosen) == 1:
+                owner, domain_sync = chosen[0], True
         contact_sync = owner is not None and owner in manual
         domains[key] = ClaimedDomain(
             key,
@@ -316,6 +321,7 @@ def _statuses(
             None if found is None else _merge_issues(found),
             too_broad,
             contact_sync,
+            domain_sync and not contact_sync,
         )
     issues = []
     for key in sorted(findings):

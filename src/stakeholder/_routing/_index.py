@@ -74,6 +74,7 @@ class _DomainInfo:
     owner: str | None  # the unique owner (UNIQUE) or the hierarchy owner (SHARED/CONFLICT)
     too_broad: bool = False  # more claimants than the ownership policy's limit
     contact_sync: bool = False  # its owner was switched to contact sync by hand
+    domain_sync: bool = False  # several claimants; `owner` put in domain sync by hand
 
 
 _VerdictArgs = tuple[int, "EvidenceKind", "Strength", tuple[str, ...], str]
@@ -490,6 +491,18 @@ class RoutingIndex:
             )
         if automated:
             return _AUTOMATED_ARGS
+        if info is not None and info.domain_sync and info.owner is not None:
+            return (
+                _STRONG,
+                EvidenceKind.PARTNER if info.owner in self._partners else (
+                    EvidenceKind.DOMAIN_OWNER
+                ),
+                Strength.STRONG,
+                (info.owner,),
+                f"not a known contact; {domain} is {info.status.value} between "
+                f"{_some(info.claimants)}, and {info.owner} is put in domain sync for it "
+                "by hand (OwnershipPolicy.domain_sync_accounts)",
+            )
         if info is not None and info.too_broad and info.owner is None:
             cap = self.policy.too_broad_candidates
             return (
@@ -705,15 +718,17 @@ def _domain_table(ownership: OwnershipView) -> dict[str, _DomainInfo]:
             status = DomainStatus(entry.status)
             claimants = tuple(sorted(entry.claimants))
             manual = bool(getattr(entry, "contact_sync", False))
+            forced = bool(getattr(entry, "domain_sync", False))
             found: str | None = (
                 entry.owner if status is DomainStatus.UNIQUE else entry.hierarchy_owner
             )
-            if manual:
+            if manual or forced:
                 found = entry.owner
             elif status is DomainStatus.UNIQUE and found is None and len(claimants) == 1:
                 found = claimants[0]
             table[domain] = _DomainInfo(
-                status, claimants, found, bool(getattr(entry, "too_broad", False)), manual
+                status, claimants, found, bool(getattr(entry, "too_broad", False)), manual,
+                forced,
             )
         return table
     hierarchy = getattr(ownership, "hierarchy_owner", None)

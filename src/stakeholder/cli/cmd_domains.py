@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
 
 
 def add_host_options(parser: argparse.ArgumentParser) -> None:
-    """`--contact-sync`, `--exclude-host`, `--fold-to-registrable` (issue 10), shared by
+    """`--contact-sync`, `--domain-sync`, `--exclude-host`, `--fold-to-registrable`
+    (issue 10), shared by
     `domains` and `route`."""
     parser.add_argument(
         "--contact-sync",
@@ -55,6 +56,14 @@ def add_host_options(parser: argparse.ArgumentParser) -> None:
         metavar="ACCOUNT",
         help="switch an account to contact sync by hand: only its known contacts route "
         "to it (repeatable)",
+    )
+    parser.add_argument(
+        "--domain-sync",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="put an account in domain sync by hand for the hosts it shares with others "
+        "(repeatable)",
     )
     parser.add_argument(
         "--exclude-host",
@@ -78,6 +87,7 @@ def host_policy(args: argparse.Namespace) -> OwnershipPolicy:
     return attrs.evolve(
         ownership_policy(args),
         contact_sync_accounts=frozenset(args.contact_sync),
+        domain_sync_accounts=frozenset(args.domain_sync),
         excluded_hosts=frozenset(args.exclude_host),
         fold_to_registrable=args.fold_to_registrable,
     )
