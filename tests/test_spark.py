@@ -165,7 +165,10 @@ def _scenario() -> tuple[list[sh.Account], list[sh.Contact], list[sh.Communicati
 def test_route_dataframe_with_overrides_shared_and_policy(spark: Any, ss: Any) -> None:
     accounts, contacts, comms = _scenario()
     overrides = [
-        sh.Override(("initech",), "ana", "moved", T0, comm_id="m3"),
+        sh.Override(
+            ("initech",), "ana", "moved", T0.astimezone(dt.timezone(dt.timedelta(hours=-5))),
+            comm_id="m3",
+        ),
         sh.Override(("acme",), "ana", "whole thread", T0, thread_id="t4"),
         sh.Override(("initech",), "ana", "their relay", T0, host="initech.com"),
         sh.Override(("globex",), "ana", "always globex", T0, address="Bob@Globex.com"),

@@ -124,6 +124,7 @@ OVERRIDE_SCHEMA: Final = pa.schema(
         pa.field("author", pa.string()),
         pa.field("reason", pa.string()),
         pa.field("at", _TS),
+        pa.field("at_offset", pa.int32()),
         pa.field("comm_id", pa.string()),
         pa.field("thread_id", pa.string()),
         pa.field("address", pa.string()),
@@ -131,7 +132,8 @@ OVERRIDE_SCHEMA: Final = pa.schema(
     ]
 )
 """One row per `Override`: exactly one target of `comm_id`, `thread_id`, `address`
-(canonical email) and `host` is set."""
+(canonical email) and `host` is set. `at_offset` keeps the UTC offset `at` was written
+with (seconds), since an override's evidence quotes its time as written."""
 
 EVIDENCE_TYPE: Final = pa.struct(
     [
@@ -170,6 +172,17 @@ and `explanation`: the text of `explain()` when asked for, else null)."""
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.astimezone(dt.UTC)
+
+
+def _offset(value: dt.datetime) -> int | None:
+    offset = value.utcoffset()
+    return None if offset is None else int(offset.total_seconds())
+
+
+def _with_offset(value: dt.datetime, seconds: int | None) -> dt.datetime:
+    if seconds is None:
+        return value
+    return value.astimezone(dt.timezone(dt.timedelta(seconds=seconds)))
 
 
 def account_row(account: Account) -> dict[str, Any]:
@@ -227,6 +240,7 @@ def override_row(override: Override) -> dict[str, Any]:
         "author": override.author,
         "reason": override.reason,
         "at": _utc(override.at),
+        "at_offset": _offset(override.at),
         "comm_id": override.comm_id,
         "thread_id": override.thread_id,
         "address": getattr(override, "address", None),
@@ -337,7 +351,7 @@ def override_from_row(row: Mapping[str, Any]) -> Override:
         account_ids=tuple(row["account_ids"]),
         author=row["author"],
         reason=row["reason"],
-        at=_required(row.get("at"), "at"),
+        at=_with_offset(_required(row.get("at"), "at"), row.get("at_offset")),
         comm_id=row.get("comm_id"),
         thread_id=row.get("thread_id"),
         **targets,
