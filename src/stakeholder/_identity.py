@@ -21,6 +21,7 @@ import email_validator
 import idna
 import phonenumbers
 
+from stakeholder._display import attrs_repr, repr_pretty
 from stakeholder._errors import ConfigurationError, InvalidDomain, InvalidEmail, InvalidPhone
 
 __all__ = [
@@ -722,6 +723,9 @@ class PersonalDomains:
 
     free: frozenset[str] = attrs.field(converter=_domain_set, factory=frozenset)
     disposable: frozenset[str] = attrs.field(converter=_domain_set, factory=frozenset)
+
+    __repr__ = attrs_repr
+    _repr_pretty_ = repr_pretty
 
     @classmethod
     def default(cls) -> PersonalDomains:

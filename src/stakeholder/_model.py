@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._errors import InvalidEmail, InvalidRecord
 from stakeholder._identity import EmailAddress, normalize_host
 
@@ -223,6 +224,8 @@ class Account:
     domains: frozenset[str] = attrs.field(factory=frozenset, converter=_to_domains)
     aliases: frozenset[str] = attrs.field(factory=frozenset, converter=_to_strs)
 
+    __repr__ = attrs_repr
+
     @name.validator
     def _check_name(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str) or not value:
@@ -255,6 +258,8 @@ class Contact:
     first_conversion_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
     deal_stage: int | None = attrs.field(default=None, converter=_to_optional_int)
     tags: frozenset[str] = attrs.field(factory=frozenset, converter=_to_strs)
+
+    __repr__ = attrs_repr
 
     @property
     def email_address(self) -> EmailAddress | None:
@@ -343,6 +348,8 @@ class Communication:
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(MailHeaders))
     )
 
+    __repr__ = attrs_repr
+
     @occurred_at.validator
     def _check_present(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None:
@@ -362,6 +369,8 @@ class Rejection:
     reason: str
     raw: str = ""
     record_id: str | None = None
+
+    __repr__ = attrs_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {

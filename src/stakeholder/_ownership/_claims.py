@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._ownership._policy import ClaimKind, DomainStatus, IssueKind, SyncMode
 
 
@@ -49,6 +50,8 @@ class SyncIssue:
     reason: str
     suggestion: str
     kind: IssueKind = attrs.field(default=IssueKind.CONFLICT, converter=IssueKind)
+
+    __repr__ = attrs_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +105,8 @@ class ClaimedDomain:
     too_broad: bool = False
     contact_sync: bool = False
     domain_sync: bool = False
+
+    __repr__ = attrs_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_repr, repr_pretty
 from stakeholder._errors import InvalidDomain
 from stakeholder._identity import (
     EmailAddress,
@@ -187,6 +188,9 @@ class OwnershipPolicy:
     _shared_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
     _internal_folded: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
     _patterns_re: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
+
+    __repr__ = attrs_repr
+    _repr_pretty_ = repr_pretty
 
     def __attrs_post_init__(self) -> None:
         patterns = self.excluded_host_patterns

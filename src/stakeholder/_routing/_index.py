@@ -9,6 +9,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from stakeholder._display import routing_index_html
 from stakeholder._errors import ConfigurationError, InvalidDomain, InvalidEmail, InvalidRecord
 from stakeholder._identity import (
     EmailAddress,
@@ -159,6 +160,8 @@ class RoutingIndex:
     _personal: PersonalDomains
     _primary: dict[str, str]
     _thread_overrides: dict[str, Override]
+
+    _repr_html_ = routing_index_html
 
     def __init__(self) -> None:
         raise TypeError("build a RoutingIndex with RoutingIndex.build(...)")

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_repr, repr_pretty
 from stakeholder._identity import EmailAddress, normalize_host
 from stakeholder._model import (
     CommKind,
@@ -94,6 +95,8 @@ class Evidence:
     address: str | None = None
     role: Role | None = attrs.field(default=None, converter=_optional_role)
     detail: str = ""
+
+    __repr__ = attrs_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -286,6 +289,9 @@ class RoutingDecision:
     kind: CommKind = attrs.field(default=CommKind.EMAIL, converter=CommKind)
     subject: str = ""
     reason: str = ""
+
+    __repr__ = attrs_repr
+    _repr_pretty_ = repr_pretty
 
     @property
     def primary_account_id(self) -> str | None:

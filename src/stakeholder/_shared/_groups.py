@@ -8,6 +8,13 @@ from typing import Any
 
 import attrs
 
+from stakeholder._display import (
+    repr_pretty,
+    shared_contacts_html,
+    shared_contacts_repr,
+    shared_group_html,
+    shared_group_repr,
+)
 from stakeholder._errors import ConfigurationError, InvalidPhone
 from stakeholder._identity import EmailAddress, phone_region
 from stakeholder._model import Account, Contact, Rejection
@@ -66,6 +73,10 @@ class SharedContactGroup:
     phones: tuple[str, ...] = ()
     account_names: tuple[tuple[str, str], ...] = ()
     """(account id, name) for the accounts whose names were given."""
+
+    __repr__ = shared_group_repr
+    _repr_html_ = shared_group_html
+    _repr_pretty_ = repr_pretty
 
     @property
     def primary(self) -> Contact:
@@ -157,6 +168,9 @@ class SharedContactReport:
 class SharedContacts(list[SharedContactGroup]):
     """What `find_shared_contacts` returns: a `list[SharedContactGroup]` (sorted by
     key) that also carries the `report` (counts and rejections)."""
+
+    __repr__ = shared_contacts_repr
+    _repr_html_ = shared_contacts_html
 
     __slots__ = ("report",)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from stakeholder._display import attrs_html, attrs_repr, repr_pretty
 from stakeholder._errors import ConfigurationError
 from stakeholder._model import Account, Contact
 from stakeholder._progress import Progress
@@ -99,6 +100,8 @@ class CorporateCopy:
     changed: tuple[str, ...] = ()
     reason: str = ""
 
+    __repr__ = attrs_repr
+
     def explain(self) -> str:
         text = f"{self.action.value} {self.contact.id}"
         if self.changed:
@@ -132,6 +135,10 @@ class SharedContactPlan:
     copy_to_corporate: bool = False
     match_on: MatchOn = MatchOn.EMAIL_OR_PHONE
     engaging_both: bool = False
+
+    __repr__ = attrs_repr
+    _repr_html_ = attrs_html
+    _repr_pretty_ = repr_pretty
 
     @property
     def is_empty(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._errors import ConfigurationError, InvalidRecord
 from stakeholder._model import Account, Contact
 
@@ -129,6 +130,8 @@ class RankStep:
     tied_on: tuple[tuple[str, str], ...] = ()
     """(label, value) of each earlier criterion on which the two were equal."""
 
+    __repr__ = attrs_repr
+
     def explain(self) -> str:
         text = (
             f"{self.winner_name} wins on {self.label} {self.winner_value} "
@@ -165,6 +168,8 @@ class PrimaryRanking:
     records: tuple[Contact, ...]
     steps: tuple[RankStep, ...]
     cascade: tuple[str, ...]
+
+    __repr__ = attrs_repr
 
     @property
     def primary(self) -> Contact:

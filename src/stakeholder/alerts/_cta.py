@@ -50,6 +50,7 @@ from typing import Any
 
 import attrs
 
+from stakeholder._display import attrs_html
 from stakeholder._errors import InvalidRecord
 from stakeholder._model import check_id
 
@@ -267,6 +268,8 @@ class CTA:
     escalation_level: int = attrs.field(default=0, validator=_non_negative)
     escalated_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
     occurrences: int = attrs.field(default=1, validator=_non_negative)
+
+    _repr_html_ = attrs_html
 
     def __attrs_post_init__(self) -> None:
         if self.status is CtaStatus.CLOSED and self.closed_at is None:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_html, attrs_repr
 from stakeholder._errors import ConfigurationError, InvalidEmail
 from stakeholder._identity import EmailAddress
 from stakeholder._model import CommKind
@@ -177,6 +178,9 @@ class EngagementReport:
     accounts: tuple[AccountEngagement, ...]
     skipped: tuple[tuple[str, int], ...] = ()
     fields: EngagementFields = EngagementFields()
+
+    __repr__ = attrs_repr
+    _repr_html_ = attrs_html
 
     def get(self, account_id: str) -> AccountEngagement | None:
         return next((a for a in self.accounts if a.account_id == account_id), None)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._errors import ConfigurationError
 from stakeholder._identity import phone_region
 
@@ -281,6 +282,8 @@ class FieldMap:
     naive_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_tz)
     pipeline: DealPipeline | None = attrs.field(default=None, converter=_pipeline)
     custom_fields: tuple[str, ...] = attrs.field(default=(), converter=_custom)
+
+    __repr__ = attrs_repr
 
     def __attrs_post_init__(self) -> None:
         for name in sorted(_REQUIRED):

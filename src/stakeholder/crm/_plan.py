@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._errors import ConfigurationError, InvalidRecord
 from stakeholder._model import Account, Contact
 from stakeholder._shared import COPY_ID_PREFIX, ENGAGING_TAG_PREFIX, PRIMARY_TAG, SECONDARY_TAG
@@ -364,6 +365,8 @@ class AccountSyncPlan:
     delete_contacts: tuple[str, ...] = attrs.field(default=(), converter=_ids)
     pending: tuple[ScheduledRemoval, ...] = attrs.field(default=(), converter=_schedules)
     unchanged: int = 0
+
+    __repr__ = attrs_repr
 
     @property
     def is_empty(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_repr
 from stakeholder._model import Account, Contact, Rejection
 from stakeholder.crm._columns import (
     RecordDetails,
@@ -95,6 +96,8 @@ class CrmRecord:
     selection: Selection
     where: str = ""
     details: RecordDetails = attrs.field(factory=RecordDetails)
+
+    __repr__ = attrs_repr
 
     @property
     def taken(self) -> bool:
@@ -204,6 +207,8 @@ class CrmSnapshot:
         default=(), converter=_unknown_columns
     )
     owned_fields: frozenset[str] = CONTACT_DATA_FIELDS
+
+    __repr__ = attrs_repr
 
     @property
     def accounts(self) -> tuple[Account, ...]:

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from stakeholder._display import attrs_html, attrs_repr
 from stakeholder._errors import InvalidRecord
 from stakeholder.sponsors._directory import AccountDirectory
 from stakeholder.sponsors._profiles import Profile, normalise
@@ -99,6 +100,9 @@ class ProfileUpdate:
     state: UpdateState = attrs.field(default=UpdateState.PENDING, converter=UpdateState)
     resolved_at: dt.datetime | None = None
     resolved_by: str | None = None
+
+    __repr__ = attrs_repr
+    _repr_html_ = attrs_html
 
     def explain(self) -> str:
         what = f"{self.field.value} {self.before or '-'!s} -> {self.after or '-'!s}"
