@@ -84,7 +84,7 @@ def test_attrs_html_tables_the_largest_collection() -> None:
     assert f"{30 - MAX_HTML_ROWS} more rows" in text
 
 
-def _decision_and_records() -> tuple[str, str]:
+def _decision_and_group() -> tuple[str, str]:
     accounts = [Account("acme", "Acme", domains=["acme.com"]),
                 Account("globex", "Globex", domains=["globex.com"])]
     contacts = [Contact("c1", "acme", email="jane@acme.com"),
@@ -95,16 +95,17 @@ def _decision_and_records() -> tuple[str, str]:
                                  Participant("bob@globex.com", "to")]),
         index,
     )
-    records = frames.shared_contact_records(find_shared_contacts(contacts))
-    return decision._repr_html_(), records._repr_html_()
+    groups = find_shared_contacts(contacts)
+    records = frames.shared_contact_records(groups)
+    return decision._repr_html_(), groups[0]._repr_html_() + records._repr_html_()
 
 
-def test_two_html_reprs_render_in_chromium(tmp_path: Path) -> None:
-    decision_html, records_html = _decision_and_records()
+def test_html_reprs_render_in_chromium(tmp_path: Path) -> None:
+    decision_html, group_html = _decision_and_group()
     page = tmp_path / "reprs.html"
     page.write_text(
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
-        f'<div id="decision">{decision_html}</div><hr><div id="records">{records_html}</div>'
+        f'<div id="decision">{decision_html}</div><hr><div id="group">{group_html}</div>'
         "</body></html>",
         encoding="utf-8",
     )

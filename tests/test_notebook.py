@@ -45,6 +45,9 @@ def test_example_notebook_runs(tmp_path: Path) -> None:
     assert "routed to acme (primary), northwind (partner, associated)" in text
     assert "no network needed to view it" in text
     assert "20 worlds routed as expected" in text
+    html = [o["data"]["text/html"] for c in notebook.cells if c.cell_type == "code"
+            for o in c.outputs if "text/html" in o.get("data", {})]
+    assert any("Shared contact: 2 records" in h for h in html)  # the group's _repr_html_
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert errors == []
