@@ -169,8 +169,7 @@ def test_crm_plan_rows() -> None:
     _check_types(records)
 
 
-def test_public_names_are_sorted_and_documented() -> None:
-    assert frames.__all__ == sorted(frames.__all__)
+def test_public_names_are_documented() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "notebook.md").read_text("utf-8")
     for name in frames.__all__:
         assert name in text, name

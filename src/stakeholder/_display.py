@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # annotations only: this module imports nothing of ours at ru
 
 __all__ = [
     "MAX_HTML_ROWS",
-    "PrettyPrinter",
     "REPR_LIMIT",
+    "PrettyPrinter",
     "attrs_html",
     "attrs_repr",
     "brief",

@@ -39,13 +39,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CRM_PLAN_COLUMNS",
-    "Column",
-    "ColumnType",
     "DECISION_COLUMNS",
     "EVIDENCE_COLUMNS",
     "PLAN_COLUMNS",
-    "Records",
     "SHARED_CONTACT_COLUMNS",
+    "Column",
+    "ColumnType",
+    "Records",
     "crm_plan_records",
     "decision_records",
     "evidence_records",
