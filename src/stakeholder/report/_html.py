@@ -45,6 +45,11 @@ def _plotly() -> tuple[Any, Any]:
     return go, pio
 
 
+def _whole_ticks(top: int) -> dict[str, object]:
+    """Axis settings that label counts with whole numbers only."""
+    return {"dtick": 1, "rangemode": "tozero"} if top <= 10 else {"tickformat": ",d"}
+
+
 class _Charts:
     """Turns figures into HTML; the first one carries plotly.js, inline."""
 
@@ -77,7 +82,8 @@ class _Charts:
                 for name in series
             ]
         )
-        figure.update_layout(barmode="stack", yaxis_title="decisions", yaxis_tickformat="d")
+        top = max((sum(c.values()) for c in by_day.values()), default=0)
+        figure.update_layout(barmode="stack", yaxis_title="decisions", yaxis=_whole_ticks(top))
         return self.html(figure, div_id)
 
     def bars(self, counts: Mapping[str, int], div_id: str, axis: str) -> str:
@@ -86,8 +92,8 @@ class _Charts:
             [self.go.Bar(x=[counts[k] for k in labels], y=labels, orientation="h",
                          marker_color="#0969da")]
         )
-        figure.update_layout(xaxis_title=axis, xaxis_tickformat="d", bargap=0.35,
-                             height=max(180, 30 * len(labels) + 100))
+        figure.update_layout(xaxis_title=axis, xaxis=_whole_ticks(max(counts.values())),
+                             bargap=0.35, height=max(180, 30 * len(labels) + 100))
         return self.html(figure, div_id)
 
 
