@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 from stakeholder._errors import (
@@ -199,7 +199,30 @@ class _ContactRows:
         self.warnings: list[Rejection] = []
         self.warning_owners: list[str] = []
         self.details: dict[str, RecordDetails] = {}
+        self.excluded_at: list[int] = []  # positions in `contacts` of excluded accounts'
         self._folded: dict[str, str] = {}  # account id as written -> as stored
+        # each record id's first row, the rows of ids met again, rows without an id
+        self.first: dict[str, tuple[str, Mapping[str, str], Columns]] = {}
+        self.repeated: dict[str, list[tuple[str, Mapping[str, str], Columns]]] = {}
+        self.unread: list[Rejection] = []
+
+    def take(self, where: str, row: Mapping[str, str], columns: Columns) -> None:
+        """Read one row: its id checked (a repeated id is set aside for `_duplicates`),
+        then its contact(s) built."""
+        raw_id = cell(row, columns["contact_id"])
+        if not raw_id:
+            label = _label(columns, self.field_map, "contact_id")
+            self.unread.append(Rejection.of(
+                where, f"missing contact id ({label} is empty)", _raw_text(row)
+            ))
+            return
+        record_id = self.field_map.record_id(raw_id)
+        entry = (where, row, columns)
+        if record_id in self.first:
+            self.repeated.setdefault(record_id, [self.first[record_id]]).append(entry)
+            return
+        self.first[record_id] = entry
+        self.add(record_id, where, row, columns)
 
     def _account_ids(self, text: str) -> list[str]:
         separator = self.field_map.list_separator
@@ -254,6 +277,8 @@ class _ContactRows:
                     (record_id, Rejection.of(where, exc.reason, _raw_text(fields), contact_id))
                 )
                 continue
+            if account_id in self.excluded_ids:
+                self.excluded_at.append(len(self.contacts))
             self.contacts.append(contact)
             self.wheres.append(where)
             self.fieldses.append(fields)
@@ -262,18 +287,114 @@ class _ContactRows:
                 self.details[contact_id] = row_details
 
     def drop(self, record_ids: Collection[str]) -> None:
-        """Forget everything built from the rows of `record_ids`."""
+        """Forget everything built from the rows of `record_ids` (the lists of contacts
+        are changed in place: `_plain_adder`s hold them)."""
         keep = [i for i, owner in enumerate(self.owners) if owner not in record_ids]
         gone = {c.id for c in self.contacts} - {self.contacts[i].id for i in keep}
-        self.contacts = [self.contacts[i] for i in keep]
-        self.wheres = [self.wheres[i] for i in keep]
-        self.fieldses = [self.fieldses[i] for i in keep]
-        self.owners = [self.owners[i] for i in keep]
+        self.contacts[:] = [self.contacts[i] for i in keep]
+        self.wheres[:] = [self.wheres[i] for i in keep]
+        self.fieldses[:] = [self.fieldses[i] for i in keep]
+        self.owners[:] = [self.owners[i] for i in keep]
+        self.excluded_at[:] = [
+            i for i, c in enumerate(self.contacts) if c.account_id in self.excluded_ids
+        ]
         self.rejections = [r for r in self.rejections if r[0] not in record_ids]
         kept = [i for i, owner in enumerate(self.warning_owners) if owner not in record_ids]
         self.warnings = [self.warnings[i] for i in kept]
         self.warning_owners = [self.warning_owners[i] for i in kept]
         self.details = {k: v for k, v in self.details.items() if k not in gone}
+
+
+_PLAIN_FIELDS: Final = (
+    "contact_id", "contact_account_id", "contact_email", "contact_phone", "contact_name",
+    "contact_first_name", "contact_last_name", "contact_title", "contact_created_at",
+    "contact_first_conversion_at",
+)
+_GENERAL_FIELDS: Final = (
+    "contact_conversions", "contact_deal_stage", "contact_tags", "contact_company",
+    "contact_location", "custom_fields",
+)
+
+RowReader = Callable[[str, Mapping[str, str]], None]
+
+
+def _plain_reader(built: _ContactRows, columns: Columns) -> RowReader | None:
+    """`built.take` for rows of one column set, its per-field decisions made once for the
+    set: each field read from its one column, the contact built from the values
+    directly. A row it cannot take as it comes (no id or a repeated one, no account or
+    one not known, a value that does not parse, a NUL in an id) goes to `built.take`,
+    which says why, so both paths give the same result. `None` when the column set
+    needs `built.take` for every row: a field with several columns present, contacts in
+    several accounts (a list separator), or a column of conversions, deal stage, tags or
+    details."""
+    field_map = built.field_map
+    if field_map.list_separator is not None or any(
+        len(columns[f]) > 1 for f in _PLAIN_FIELDS
+    ) or any(columns[f] for f in _GENERAL_FIELDS):
+        return None
+    # a missing column reads as None: `dict.get(None)` finds nothing in a row
+    (id_key, account_key, email_key, phone_key, name_key, first_key, last_key, title_key,
+     created_key, converted_key) = (columns[f][0] if columns[f] else None for f in _PLAIN_FIELDS)
+    region, tz = field_map.phone_region, field_map.naive_timezone
+    dated = created_key is not None or converted_key is not None
+    fold, fold15 = field_map.record_id, field_map.salesforce_ids
+    folded, known, excluded = built._folded, built.known, built.excluded_ids
+    first_rows, take, general = built.first, built.take, built.add
+    parse_email, new_contact = EmailAddress.parse, _new_contact
+    contacts, wheres, fieldses = built.contacts, built.wheres, built.fieldses
+    owners, excluded_at = built.owners, built.excluded_at
+
+    def read(where: str, fields: Mapping[str, str]) -> None:
+        get: Callable[[str | None], str | None] = fields.get  # type: ignore[assignment]
+        record_id = get(id_key)  # cells are stored trimmed: only folding is left
+        if record_id and fold15 and len(record_id) == 15:
+            record_id = fold(record_id)
+        if not record_id or record_id in first_rows:
+            take(where, fields, columns)
+            return
+        first_rows[record_id] = (where, fields, columns)
+        text = get(account_key)
+        account_id = (folded.get(text) or folded.setdefault(text, fold(text))) if text else ""
+        try:
+            if not account_id or "\x00" in record_id or "\x00" in account_id or (
+                account_id not in known and account_id not in excluded
+            ):
+                raise _NotPlainError
+            text = get(email_key)
+            email = parse_email(text) if text else None
+            text = get(phone_key)
+            phone = normalize_phone(text, region) if text else None
+            name = get(name_key) if name_key else None
+            if not name:
+                first, last = get(first_key), get(last_key)
+                name = f"{first} {last}" if first and last else first or last
+            created = converted = None
+            if dated:
+                text = get(created_key)
+                created = _parse_datetime(text, tz) if text else None
+                if text and created is None:
+                    raise _NotPlainError
+                text = get(converted_key)
+                converted = _parse_datetime(text, tz) if text else None
+                if text and converted is None:
+                    raise _NotPlainError
+        except (_NotPlainError, InvalidEmail, InvalidPhone):
+            general(record_id, where, fields, columns)
+            return
+        if account_id in excluded:
+            excluded_at.append(len(contacts))
+        contacts.append(new_contact(record_id, account_id, email, phone, name or None,
+                                    get(title_key) or None, created,
+                                    first_conversion_at=converted))
+        wheres.append(where)
+        fieldses.append(fields)
+        owners.append(record_id)
+
+    return read
+
+
+class _NotPlainError(Exception):
+    """A row `_plain_reader` leaves to `_ContactRows.add`."""
 
 
 def _contacts_from(
@@ -293,46 +414,34 @@ def _contacts_from(
     excluded_ids = set(excluded_account_ids)
     resolver = ColumnResolver(field_map, CONTACT_FIELDS, "contact")
     built = _ContactRows(field_map, set(known_account_ids), excluded_ids)
-    rejections: list[Rejection] = []
-    first: dict[str, int] = {}  # record id -> its first row, in the lists below
-    wheres: list[str] = []
-    fieldses: list[Mapping[str, str]] = []
-    columnses: list[Columns] = []
-    repeated: dict[str, list[tuple[str, Mapping[str, str], Columns]]] = {}
-    columns_of, record_id_of, add = resolver.columns, field_map.record_id, built.add
+    rejections = built.unread
+    readers: dict[int, RowReader | None] = {}  # by id() of a resolver's cached columns
+    columns_of, take = resolver.columns, built.take
+    last_columns: Columns | None = None
+    plain: RowReader | None = None
     for where, row in rows:
         if isinstance(row, str):
             rejections.append(Rejection.of(where, row))
             continue
         columns = columns_of(row)
-        raw_id = cell(row, columns["contact_id"])
-        if not raw_id:
-            rejections.append(Rejection.of(
-                where, f"missing contact id ({_label(columns, field_map, 'contact_id')} is "
-                "empty)", _raw_text(row),
-            ))
-            continue
-        record_id = record_id_of(raw_id)
-        if record_id in first:
-            i = first[record_id]
-            repeated.setdefault(record_id, [(wheres[i], fieldses[i], columnses[i])]).append(
-                (where, row, columns)
-            )
-            continue
-        first[record_id] = len(wheres)
-        wheres.append(where)
-        fieldses.append(row)
-        columnses.append(columns)
-        add(record_id, where, row, columns)
-    if repeated:
-        built.drop(repeated)
+        if columns is not last_columns:  # another column set: its reader, made once
+            last_columns = columns
+            if id(columns) not in readers:
+                readers[id(columns)] = _plain_reader(built, columns)
+            plain = readers[id(columns)]
+        if plain is not None:
+            plain(where, row)
+        else:
+            take(where, row, columns)
+    if built.repeated:
+        built.drop(built.repeated)
         kept, duplicate_rejections = _duplicates(
-            ((rid, *entry) for rid, group in sorted(repeated.items()) for entry in group),
+            ((rid, *entry) for rid, group in sorted(built.repeated.items()) for entry in group),
             "contact",
         )
         rejections.extend(duplicate_rejections)
         for record_id, (where, fields, columns) in sorted(kept.items()):
-            add(record_id, where, fields, columns)
+            built.add(record_id, where, fields, columns)
     rejections.extend(r for _, r in built.rejections)
     return _sorted_contacts(
         built, rejections, excluded_ids=excluded_ids, resolver=resolver, field_map=field_map,
@@ -361,6 +470,18 @@ def _sorted_contacts(
         repeated = {cid for cid, n in per_id.items() if n > 1}
     if not repeated and not excluded_ids:
         contacts = built.contacts
+    elif not repeated:  # the contacts of excluded accounts are where `excluded_at` says
+        start = 0
+        for i in built.excluded_at:
+            contacts.extend(built.contacts[start:i])
+            start = i + 1
+            contact = built.contacts[i]
+            excluded.append(Rejection.of(
+                built.wheres[i], f"its account {contact.account_id!r} is not selected",
+                _raw_text(built.fieldses[i]), contact.id,
+            ))
+            held.append(contact)
+        contacts.extend(built.contacts[start:])
     else:
         for contact, where, fields in zip(
             built.contacts, built.wheres, built.fieldses, strict=True

@@ -228,11 +228,12 @@ def _account_domains(
         separator = field_map.list_separator if column == "account_extra_domains" else None
         hosts, errors = _website_domains(text, separator)
         domains.extend(hosts)
-        label = _label(columns, field_map, column).strip("'")
-        warnings.extend(
-            Rejection.of(where, f"{label}: {e}; domain ignored", text, record_id)
-            for e in errors
-        )
+        if errors:
+            label = _label(columns, field_map, column).strip("'")
+            warnings.extend(
+                Rejection.of(where, f"{label}: {e}; domain ignored", text, record_id)
+                for e in errors
+            )
     return domains
 
 
