@@ -232,10 +232,17 @@ def default_dedupe_key(account_id: str, source: CtaSource) -> str:
 
 def cta_id(dedupe_key: str, opened_at: dt.datetime) -> str:
     """A deterministic CTA id from its dedupe key and opening time (`"cta-"` + 20 hex)."""
-    stamp = opened_at.astimezone(dt.UTC).isoformat()
+    return _cta_id(dedupe_key, id_stamp(opened_at))
+
+
+def id_stamp(opened_at: dt.datetime) -> str:
+    """The opening time as `cta_id` hashes it (computed once for many CTAs)."""
+    return opened_at.astimezone(dt.UTC).isoformat()
+
+
+def _cta_id(dedupe_key: str, stamp: str) -> str:
     text = f"{dedupe_key}\x1f{stamp}".encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(text).hexdigest()
-    return f"cta-{digest[:20]}"
+    return "cta-" + hashlib.sha256(text).hexdigest()[:20]
 
 
 @attrs.frozen
@@ -402,6 +409,53 @@ class CTA:
             updated_at=at,
             assignee=assignee if assignee is not None else self.assignee,
         )
+
+
+def open_checked(
+    *,
+    account_id: str,
+    source: CtaSource,
+    type: str,
+    reason: str,
+    category: CtaCategory,
+    priority: CtaPriority,
+    at: dt.datetime,
+    stamp: str,
+    assignee: str | None,
+    details: tuple[tuple[str, str], ...],
+    due_at: dt.datetime | None,
+    dedupe_key: str,
+) -> CTA:
+    """`CTA.open` for a caller whose values are already in their checked form (for
+    planning many CTAs): ids checked (`check_id`), `category` and `priority` enum
+    members, `at` and `due_at` timezone-aware, `stamp` is `id_stamp(at)`,
+    `assignee` stripped or `None`, `details` sorted pairs of strings with unique
+    names. Equal to `CTA.open` of the same values; the field checks are not re-run."""
+    cta: CTA = object.__new__(CTA)
+    put = object.__setattr__  # a frozen value's own __setattr__ refuses
+    text = f"{dedupe_key}\x1f{stamp}".encode("utf-8", "surrogatepass")  # as `cta_id`
+    put(cta, "id", "cta-" + hashlib.sha256(text).hexdigest()[:20])
+    put(cta, "account_id", account_id)
+    put(cta, "source", source)
+    put(cta, "type", type)
+    put(cta, "reason", reason)
+    put(cta, "category", category)
+    put(cta, "priority", priority)
+    put(cta, "dedupe_key", dedupe_key)
+    put(cta, "opened_at", at)
+    put(cta, "updated_at", at)
+    put(cta, "assignee", assignee)
+    put(cta, "details", details)
+    put(cta, "due_at", due_at)
+    put(cta, "status", CtaStatus.OPEN)
+    put(cta, "closed_at", None)
+    put(cta, "close_reason", None)
+    put(cta, "snoozed_until", None)
+    put(cta, "escalation_level", 0)
+    put(cta, "escalated_at", None)
+    put(cta, "occurrences", 1)
+    return cta
+
 
 
 @attrs.frozen(order=True)

@@ -23,17 +23,21 @@ from collections.abc import Iterable
 import attrs
 
 from stakeholder._errors import ConfigurationError
-from stakeholder._model import Account
+from stakeholder._model import Account, check_id
 from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing import RoutingDecision
 from stakeholder.alerts._cta import (
     CTA,
     CtaCategory,
     CtaPlan,
+    CtaPriority,
     CtaSource,
     CtaStatus,
     Escalation,
     SourceKind,
+    _optional_text,
+    id_stamp,
+    open_checked,
 )
 from stakeholder.alerts._inputs import AccountStage, Task, UsageRecord
 from stakeholder.alerts._outbox import Delivery, delivery_for
@@ -45,11 +49,12 @@ from stakeholder.alerts._rules import (
     Rule,
     RuleSet,
 )
-from stakeholder.alerts._triggers import Facts, TouchIndex, check_trigger
+from stakeholder.alerts._triggers import Facts, Hits, TouchIndex, trigger_hits
 
 __all__ = ["AlertPlan", "Violation", "evaluate_rules", "find_violations", "plan_escalation"]
 
 _DAY = dt.timedelta(days=1)
+_CTA_TYPE = attrs.fields(CTA).type
 
 
 @attrs.frozen
@@ -153,7 +158,8 @@ class _History:
 
 
 class _Checker:
-    """Whether a rule applies to an account, and what its triggers find missed."""
+    """Whether a rule applies to an account, and what its triggers find missed: checked
+    per rule over every account of a stage at once (`hits`)."""
 
     def __init__(self, rules: RuleSet, facts: Facts) -> None:
         self.rules, self.facts = rules, facts
@@ -178,24 +184,53 @@ class _Checker:
             return False
         return not rule.filters or all(f.keeps(account) for f in rule.filters)
 
-    def fires(self, rule: Rule, account: AccountStage) -> list[tuple[str, str]] | None:
+    def hits(
+        self, groups: dict[str, list[AccountStage]], progress: Progress | None
+    ) -> dict[str, Hits]:
+        """Rule id -> account id -> what was missed, for every (rule, account) where the
+        rule applies and fires (`groups`: accounts by folded stage). `progress` counts
+        accounts (a stage at a time)."""
+        out: dict[str, Hits] = {r.id: {} for r in self.rules.rules}
+        ticker = ProgressTicker(progress, sum(map(len, groups.values())), every=10_000)
+        for stage in sorted(groups):
+            group = groups[stage]
+            for rule in self.rules_for(stage):
+                kept = group if not rule.filters else [
+                    a for a in group if all(f.keeps(a) for f in rule.filters)
+                ]
+                if kept:
+                    out[rule.id].update(self.fires(rule, kept))
+            ticker.advance(len(group))
+        ticker.close()
+        return out
+
+    def fires(self, rule: Rule, accounts: list[AccountStage]) -> Hits:
+        """Of `accounts` (the rule applies to each), those where `rule` fires."""
+        facts = self.facts
         if len(rule.triggers) == 1:
-            return check_trigger(rule.triggers[0], account, self.facts) or None
-        found: list[tuple[str, str]] = []
-        hits = 0
+            return trigger_hits(rule.triggers[0], accounts, facts)
+        found: list[Hits] = []
         for trigger in rule.triggers:
-            details = check_trigger(trigger, account, self.facts)
+            hits = trigger_hits(trigger, accounts, facts)
+            found.append(hits)
+            if rule.combine is Combine.ALL:  # only accounts where every trigger so far fired
+                accounts = [a for a in accounts if a.account_id in hits]
+        out: Hits = {}
+        for account in accounts:
+            key = account.account_id
+            details = tuple(d for hits in found for d in hits.get(key, ()))
             if details:
-                hits += 1
-                found.extend(details)
-            elif rule.combine is Combine.ALL:
-                return None
-        return found if hits else None
+                out[key] = details
+        return out
 
 
 class _Planner:
-    def __init__(self, checker: _Checker, history: _History, now: dt.datetime) -> None:
+    def __init__(
+        self, checker: _Checker, history: _History, now: dt.datetime, hits: dict[str, Hits]
+    ) -> None:
         self.rules, self.checker, self.history, self.now = checker.rules, checker, history, now
+        self.hits = hits
+        self.stamp = id_stamp(now)
         self.opened: list[CTA] = []
         self.updated: list[CTA] = []
         self.closed: list[CTA] = []
@@ -204,73 +239,94 @@ class _Planner:
         self.violations: list[Violation] = []
         self.suppressed: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
-        self._per_rule: dict[str, tuple[CtaSource, CtaCategory, dt.datetime]] = {}
+        self._per_rule: dict[str, tuple[CtaSource, CtaCategory, dt.datetime, bool]] = {}
+        self._notifies: dict[tuple[str, CtaPriority], bool] = {}
 
-    def account(self, account: AccountStage) -> None:
-        stage = account.stage.casefold()
-        rules = self.checker.rules_for(stage)
-        held_rules = self.history.open_rules.get(account.account_id)
-        if held_rules:  # rules that do not watch this stage may have a CTA to close
-            extra = {self.checker.by_id[r] for r in held_rules if r in self.checker.by_id}
-            rules = tuple(sorted(extra.union(rules), key=lambda r: r.id))
-        for rule in rules:
-            key = f"rule:{rule.id}:{account.account_id}"
+    def account(self, account: AccountStage, fired: list[str]) -> None:
+        """Plan for one account: `fired` are the ids of the rules that fire for it (by
+        id); rules it holds an open CTA of are looked at too (to keep or close it)."""
+        account_id = account.account_id
+        held_rules = self.history.open_rules.get(account_id)
+        by_id, hits = self.checker.by_id, self.hits
+        rule_ids: Iterable[str] = fired
+        if held_rules:  # rules that no longer fire (or apply) may have a CTA to close
+            rule_ids = sorted({r for r in held_rules if r in by_id}.union(fired))
+        for rule_id in rule_ids:
+            rule = by_id[rule_id]
+            key = f"rule:{rule_id}:{account_id}"
             held = self.history.open.get(key) if held_rules else None
-            applies = self.checker.applies(rule, account, stage)
-            found = self.checker.fires(rule, account) if applies else None
+            found = hits[rule_id].get(account_id)
             if found is None:
                 if held is not None:
+                    stage = account.stage.casefold()
+                    applies = self.checker.applies(rule, account, stage)
                     why = "compliant again" if applies else "the rule no longer applies"
                     self.closed.append(held.closed(at=self.now, reason=f"{why} ({rule.name})"))
                 continue
-            self.violations.append(Violation(rule.id, account.account_id, tuple(found)))
+            self.violations.append(Violation(rule_id, account_id, found))
             if held is None:
                 self.open_cta(rule, account, key, found)
             else:
                 self.keep_cta(rule, account, held, found)
 
-    def per_rule(self, rule: Rule) -> tuple[CtaSource, CtaCategory, dt.datetime]:
-        """A rule's CTA source, category and due date at `now`, built once per rule."""
+    def per_rule(self, rule: Rule) -> tuple[CtaSource, CtaCategory, dt.datetime, bool]:
+        """A rule's CTA source, category, due date at `now` and whether its new CTAs
+        notify, built once per rule (and its CTA type checked once, as `CTA` does)."""
         found = self._per_rule.get(rule.id)
         if found is None:
+            check_id(None, _CTA_TYPE, rule.type)
             found = self._per_rule[rule.id] = (
-                CtaSource.rule(rule.id), rule.category, self.now + rule.due_days * _DAY
+                CtaSource.rule(rule.id), rule.category, self.now + rule.due_days * _DAY,
+                rule.notifies(rule.priority),
             )
         return found
 
     def open_cta(
-        self, rule: Rule, account: AccountStage, key: str, found: list[tuple[str, str]]
+        self, rule: Rule, account: AccountStage, key: str, found: tuple[tuple[str, str], ...]
     ) -> None:
         now = self.now
-        closed = self.history.last_closed.get(key)
-        if closed is not None and now - closed < rule.cooldown_days * _DAY:
-            self.suppressed["cooldown"] += 1
-            return
-        opened = self.history.last_opened.get(key)
-        if opened is not None and now - opened < rule.frequency_days * _DAY:
-            self.suppressed["frequency"] += 1
-            return
-        policy = rule.escalation
-        assignee = policy.resolve(0, account) if policy is not None else account.owner
-        source, category, due_at = self.per_rule(rule)
-        cta = CTA.open(
+        if self.history.last_opened:  # any CTA of a rule on record: cooldown, frequency
+            closed = self.history.last_closed.get(key)
+            if closed is not None and now - closed < rule.cooldown_days * _DAY:
+                self.suppressed["cooldown"] += 1
+                return
+            opened = self.history.last_opened.get(key)
+            if opened is not None and now - opened < rule.frequency_days * _DAY:
+                self.suppressed["frequency"] += 1
+                return
+        policy = rule.escalation  # the owner is stripped (or None) as a CTA's assignee is
+        assignee = account.owner if policy is None else _optional_text(policy.resolve(0, account))
+        source, category, due_at, notifies = self.per_rule(rule)
+        details: tuple[tuple[str, str], ...]
+        if len(found) == 1:
+            (name, text), = found
+            reason = f"{rule.name}: {name} {text}"
+            details = found
+        else:
+            reason = f"{rule.name}: " + "; ".join(f"{k} {v}" for k, v in found)
+            details = tuple(sorted(dict(found).items()))
+        cta = open_checked(
             account_id=account.account_id,
             source=source,
             type=rule.type,
-            reason=f"{rule.name}: " + "; ".join(f"{k} {v}" for k, v in found),
+            reason=reason,
             category=category,
             priority=rule.priority,
             at=now,
+            stamp=self.stamp,
             assignee=assignee,
-            details=found,
+            details=details,
             due_at=due_at,
             dedupe_key=key,
         )
         self.opened.append(cta)
-        self.notify(rule, cta, "opened", "New call to action")
+        if notifies:
+            self.notify(rule, cta, "opened", "New call to action")
+        else:
+            self.suppressed["below notify priority"] += 1
 
     def keep_cta(
-        self, rule: Rule, account: AccountStage, held: CTA, found: list[tuple[str, str]]
+        self, rule: Rule, account: AccountStage, held: CTA, found: tuple[tuple[str, str], ...]
     ) -> None:
         now = self.now
         cta = held
@@ -292,7 +348,10 @@ class _Planner:
             self.updated.append(cta)
 
     def notify(self, rule: Rule, cta: CTA, event: str, headline: str) -> None:
-        if not rule.notifies(cta.priority):
+        notifies = self._notifies.get((rule.id, cta.priority))
+        if notifies is None:
+            notifies = self._notifies[rule.id, cta.priority] = rule.notifies(cta.priority)
+        if not notifies:
             self.suppressed["below notify priority"] += 1
             return
         for channel in rule.channels:
@@ -334,8 +393,24 @@ def _stages_by_account(
     return [by_id[k] for k in sorted(by_id)]
 
 
+def _by_stage(states: list[AccountStage]) -> dict[str, list[AccountStage]]:
+    """Folded stage -> its accounts (in the order of `states`)."""
+    groups: dict[str, list[AccountStage]] = {}
+    folded: dict[str, str] = {}  # stage as written -> folded
+    for state in states:
+        stage = folded.get(state.stage)
+        if stage is None:
+            stage = folded[state.stage] = state.stage.casefold()
+        group = groups.get(stage)
+        if group is None:
+            groups[stage] = [state]
+        else:
+            group.append(state)
+    return groups
+
+
 def _in_stages(
-    rules: RuleSet, kind: type[LowUsage | MissedTouchpoint], states: list[AccountStage]
+    rules: RuleSet, kind: type[LowUsage | MissedTouchpoint], groups: dict[str, list[AccountStage]]
 ) -> frozenset[str] | None:
     """Accounts in a stage of some rule with a `kind` trigger; `None`: every account."""
     stages: set[str] = set()
@@ -344,7 +419,7 @@ def _in_stages(
             if not rule.stages:
                 return None
             stages.update(s.casefold() for s in rule.stages)
-    return frozenset(s.account_id for s in states if s.stage.casefold() in stages)
+    return frozenset(s.account_id for stage in stages for s in groups.get(stage, ()))
 
 
 def _prepare(
@@ -356,16 +431,17 @@ def _prepare(
     usage: Iterable[UsageRecord],
     decisions: Iterable[RoutingDecision],
     accounts: Iterable[Account] | None,
-) -> tuple[list[AccountStage], _Checker, Counter[str]]:
+) -> tuple[list[AccountStage], dict[str, list[AccountStage]], _Checker, Counter[str]]:
     if not isinstance(now, dt.datetime) or now.utcoffset() is None:
         raise ConfigurationError(f"now must be a timezone-aware datetime, got {now!r}")
     rule_set = rules if isinstance(rules, RuleSet) else RuleSet(tuple(rules))
     skipped: Counter[str] = Counter()
     states = _stages_by_account(stages, accounts, skipped)
+    groups = _by_stage(states)
     triggers = [t for r in rule_set.rules for t in r.triggers]
     touches = TouchIndex(
         (t for t in triggers if isinstance(t, MissedTouchpoint)), decisions, now,
-        accounts=_in_stages(rule_set, MissedTouchpoint, states),
+        accounts=_in_stages(rule_set, MissedTouchpoint, groups),
     )
     facts = Facts(
         tasks=tasks,
@@ -373,9 +449,9 @@ def _prepare(
         touches=touches,
         metrics={t.metric for t in triggers if isinstance(t, LowUsage)},
         now=now,
-        usage_accounts=_in_stages(rule_set, LowUsage, states),
+        usage_accounts=_in_stages(rule_set, LowUsage, groups),
     )
-    return states, _Checker(rule_set, facts), skipped
+    return states, groups, _Checker(rule_set, facts), skipped
 
 
 def find_violations(
@@ -392,21 +468,32 @@ def find_violations(
     """Every (rule, account) that does not comply at `now`, with what was missed, by
     account id then rule id: the non-compliant set alone, without planning CTAs (what
     `evaluate_rules` returns as `violations`). `progress(done, total)` counts accounts."""
-    states, checker, _skipped = _prepare(
+    _states, groups, checker, _skipped = _prepare(
         stages, rules, now=now, tasks=tasks, usage=usage, decisions=decisions, accounts=accounts
     )
-    out = []
-    ticker = ProgressTicker(progress, len(states), every=10_000)
-    for state in states:
-        ticker.advance()
-        stage = state.stage.casefold()
-        for rule in checker.rules_for(stage):
-            if checker.applies(rule, state, stage):
-                found = checker.fires(rule, state)
-                if found is not None:
-                    out.append(Violation(rule.id, state.account_id, tuple(found)))
-    ticker.close()
-    return tuple(out)
+    hits = checker.hits(groups, progress)
+    found = sorted(
+        (account_id, rule_id, details)
+        for rule_id, table in hits.items()
+        for account_id, details in table.items()
+    )
+    return tuple(Violation(r, a, d) for a, r, d in found)
+
+
+def _fired_by_account(hits: dict[str, Hits], history: _History) -> dict[str, list[str]]:
+    """Account id -> ids of the rules that fire for it (by id); an empty list for an
+    account that only holds open CTAs."""
+    out: dict[str, list[str]] = {}
+    for rule_id in sorted(hits):
+        for account_id in hits[rule_id]:
+            fired = out.get(account_id)
+            if fired is None:
+                out[account_id] = [rule_id]
+            else:
+                fired.append(rule_id)
+    for account_id in history.open_rules:
+        out.setdefault(account_id, [])
+    return out
 
 
 def evaluate_rules(
@@ -427,16 +514,19 @@ def evaluate_rules(
     their status from them. `existing` are the stored CTAs (open and closed: the closed
     ones drive cooldown and frequency). `progress(done, total)` counts accounts.
     """
-    states, checker, skipped = _prepare(
+    states, groups, checker, skipped = _prepare(
         stages, rules, now=now, tasks=tasks, usage=usage, decisions=decisions, accounts=accounts
     )
-    planner = _Planner(checker, _History(existing), now)
+    history = _History(existing)
+    hits = checker.hits(groups, progress)
+    planner = _Planner(checker, history, now, hits)
     planner.skipped.update(skipped)
-    ticker = ProgressTicker(progress, len(states), every=10_000)
+    fired = _fired_by_account(hits, history)
+    # only accounts where a rule fires or that hold an open CTA have anything to plan
     for state in states:
-        planner.account(state)
-        ticker.advance()
-    ticker.close()
+        rule_ids = fired.get(state.account_id)
+        if rule_ids is not None:
+            planner.account(state, rule_ids)
     return AlertPlan(
         now=now,
         ctas=CtaPlan(
@@ -450,4 +540,3 @@ def evaluate_rules(
         suppressed=tuple(sorted(planner.suppressed.items())),
         skipped=tuple(sorted(planner.skipped.items())),
     )
-

@@ -1,10 +1,13 @@
-"""Checking one trigger for one account: the facts the evaluation indexes once, and a
-function per trigger kind returning what was missed and by how much (or `None`).
+"""Checking triggers: the facts the evaluation indexes once, and one function per trigger
+kind that checks a batch of accounts and returns, per firing account, what was missed
+and by how much.
 
 `TouchIndex` holds, per touchpoint filter and account, the newest routed communication
 at or before `now`: the same definition as the last touch of
 `stakeholder.crm.engagement_metrics` (a `ROUTED` decision counts for every account in
-its `account_ids`), computed in one pass for every filter the rules use.
+its `account_ids`), computed in one pass for every filter the rules use. Whether a
+subject matches a filter is remembered per distinct subject (up to `_SUBJECT_MEMO`
+subjects), so a subject repeated across a book is searched once.
 """
 
 from __future__ import annotations
@@ -22,10 +25,14 @@ from stakeholder._routing import RouteStatus, RoutingDecision
 from stakeholder.alerts._inputs import AccountStage, Task, UsageRecord
 from stakeholder.alerts._rules import LowUsage, MissedMilestone, MissedTouchpoint, Trigger
 
-__all__ = ["Facts", "TouchIndex", "check_trigger"]
+__all__ = ["Facts", "Hits", "TouchIndex", "trigger_hits"]
 
 Detail = tuple[str, str]
+Hits = dict[str, tuple[Detail, ...]]
+"""Account id -> what a trigger (or rule) found missed, for the accounts where it fires."""
+
 _DAY = dt.timedelta(days=1)
+_SUBJECT_MEMO: Final = 1 << 16
 
 
 def _days(delta: dt.timedelta) -> int:
@@ -68,34 +75,43 @@ class TouchIndex:
         now: dt.datetime,
         progress: Progress | None,
     ) -> None:
-        filters = [
-            (kind, MissedTouchpoint(1, kind, subject).matcher(), self.last[i])
-            for i, (kind, subject) in enumerate(keys)
-        ]
+        # per communication kind some filter wants: (subject patterns, table) of those
+        # filters, and subject -> the tables of the filters whose patterns it matches
+        wants: dict[CommKind, list[tuple[re.Pattern[str] | None, dict[str, dt.datetime]]]] = {}
+        for (kind, patterns), table in zip(keys, self.last, strict=True):
+            matcher = MissedTouchpoint(1, kind, patterns).matcher()
+            for each in CommKind if kind is None else (kind,):
+                wants.setdefault(each, []).append((matcher, table))
+        memos: dict[CommKind, dict[str, tuple[dict[str, dt.datetime], ...]]] = {
+            kind: {} for kind in wants
+        }
         routed = RouteStatus.ROUTED
         ticker = ProgressTicker(progress, every=100_000)
         if progress is not None:
             decisions = _ticking(decisions, ticker)
         wanted = self._accounts
-        # the kinds any filter wants (None: some filter takes every kind): checked first,
-        # as most communications of a mailbox are of a kind no touchpoint rule names
-        kinds = None if any(k is None for k, _ in keys) else frozenset(k for k, _ in keys)
         for decision in decisions:
-            if kinds is not None and decision.kind not in kinds:
+            memo = memos.get(decision.kind)
+            if memo is None:  # most communications are of a kind no rule names
                 continue
-            if decision.status is not routed:
+            subject = decision.subject
+            tables = memo.get(subject)
+            if tables is None:
+                tables = tuple(
+                    table for matcher, table in wants[decision.kind]
+                    if matcher is None or matcher.search(subject) is not None
+                )
+                if len(memo) < _SUBJECT_MEMO:
+                    memo[subject] = tables
+            if not tables or decision.status is not routed:
                 continue
             when = decision.occurred_at
             if when is None or when > now:
                 continue
-            for kind, matcher, table in filters:
-                if kind is not None and decision.kind is not kind:
+            for account_id in decision.account_ids:
+                if wanted is not None and account_id not in wanted:
                     continue
-                if matcher is not None and matcher.search(decision.subject) is None:
-                    continue
-                for account_id in decision.account_ids:
-                    if wanted is not None and account_id not in wanted:
-                        continue
+                for table in tables:
                     held = table.get(account_id)
                     if held is None or when > held:
                         table[account_id] = when
@@ -108,6 +124,52 @@ class TouchIndex:
     def table(self, trigger: MissedTouchpoint) -> dict[str, dt.datetime]:
         """Account id -> newest matching touch, for `trigger`'s filter."""
         return self.last[self._slot[(trigger.comm_kind, trigger.subject)]]
+
+
+def _usage_index(
+    usage: Iterable[UsageRecord],
+    metrics: set[str],
+    today: dt.date,
+    accounts: frozenset[str] | None,
+) -> dict[str, dict[str, dict[dt.date, float]]]:
+    """Folded metric -> account id -> period -> value (the last record of a period wins),
+    for the `metrics` rules name, periods up to `today`, and `accounts` when given.
+    Records of one account (or one metric) usually come together: what was looked up
+    for the previous record is reused while the account and metric stay the same."""
+    out: dict[str, dict[str, dict[dt.date, float]]] = {m.casefold(): {} for m in metrics}
+    tables: dict[str, dict[str, dict[dt.date, float]] | None] = {}  # metric as written
+    last_name: str | None = None
+    last_account: str | None = None
+    table: dict[str, dict[dt.date, float]] | None = None
+    held_table: dict[str, dict[dt.date, float]] | None = None
+    held: dict[dt.date, float] = {}
+    keep = False
+    for record in usage:
+        account_id = record.account_id
+        if account_id is not last_account:
+            last_account, held_table = account_id, None
+            keep = accounts is None or account_id in accounts
+        if not keep:
+            continue
+        name = record.metric
+        if name is not last_name:
+            last_name = name
+            if name not in tables:
+                tables[name] = out.get(name.casefold())
+            table = tables[name]
+        if table is None:
+            continue
+        period = record.period
+        if period > today:
+            continue
+        if table is not held_table:
+            held_table = table
+            found = table.get(account_id)
+            if found is None:
+                found = table[account_id] = {}
+            held = found
+        held[period] = record.value
+    return out
 
 
 class Facts:
@@ -129,50 +191,13 @@ class Facts:
         self.tasks: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
             self.tasks[task.account_id].append(task)
-        today = now.date()
-        self.usage: dict[tuple[str, str], dict[dt.date, float]] = {}
-        series = self.usage
-        wanted = {m.casefold() for m in metrics}
-        folded: dict[str, str | None] = {}  # metric as written -> folded, None: not wanted
-        last_name: str | None = None
-        metric: str | None = None
-        for record in usage:
-            account_id = record.account_id
-            if usage_accounts is not None and account_id not in usage_accounts:
-                continue
-            name = record.metric
-            if name is not last_name:  # records of one metric usually come together
-                last_name = name
-                if name not in folded:
-                    folded[name] = name.casefold() if name.casefold() in wanted else None
-                metric = folded[name]
-            period = record.period
-            if metric is None or period > today:
-                continue
-            key = (account_id, metric)
-            held = series.get(key)
-            if held is None:
-                series[key] = {period: record.value}
-            else:
-                held[period] = record.value
+        self.usage = _usage_index(usage, metrics, now.date(), usage_accounts)
         self.touches = touches
-        self._tables: dict[int, dict[str, dt.datetime]] = {}
-        self._folded: dict[str, str] = {}
         self._days: dict[int, dt.timedelta] = {}
 
-    def touch_table(self, trigger: MissedTouchpoint) -> dict[str, dt.datetime]:
-        """The touch index's table for `trigger` (looked up once per trigger object)."""
-        found = self._tables.get(id(trigger))
-        if found is None:
-            found = self._tables[id(trigger)] = self.touches.table(trigger)
-        return found
-
-    def folded(self, metric: str) -> str:
-        """`metric.casefold()`, computed once per name."""
-        found = self._folded.get(metric)
-        if found is None:
-            found = self._folded[metric] = metric.casefold()
-        return found
+    def series(self, metric: str) -> dict[str, dict[dt.date, float]]:
+        """Account id -> period -> value of `metric` (case-insensitive)."""
+        return self.usage.get(metric.casefold(), {})
 
     def days(self, n: int) -> dt.timedelta:
         """`timedelta(days=n)`, built once per `n`."""
@@ -182,75 +207,98 @@ class Facts:
         return found
 
 
-def _milestone(trigger: MissedMilestone, account: AccountStage, facts: Facts) -> list[Detail]:
-    tasks = facts.tasks.get(account.account_id)
-    if not tasks:
-        return []
+def _milestone(
+    trigger: MissedMilestone, accounts: Sequence[AccountStage], facts: Facts
+) -> Hits:
+    out: Hits = {}
+    by_account = facts.tasks
     now = facts.now
-    out = []
     patterns = [p.casefold() for p in trigger.tasks]
-    for task in sorted(tasks, key=lambda t: t.id) if len(tasks) > 1 else tasks:
-        if task.stage is not None and task.stage.casefold() != account.stage.casefold():
+    for account in accounts:
+        tasks = by_account.get(account.account_id)
+        if not tasks:
             continue
-        if patterns and not any(fnmatch.fnmatchcase(task.name.casefold(), p) for p in patterns):
-            continue
-        if task.done_at is not None and task.done_at <= now:
-            continue
-        due = task.due_at
-        if due is None:
-            days = task.within_days if task.within_days is not None else trigger.within_days
-            if days is None:
+        found: list[Detail] | None = None
+        stage = account.stage.casefold()
+        for task in sorted(tasks, key=lambda t: t.id) if len(tasks) > 1 else tasks:
+            if task.stage is not None and task.stage.casefold() != stage:
                 continue
-            due = account.entered_at + dt.timedelta(days=days)
-        if now > due:
-            late = max(1, _days(now - due))
-            text = f"overdue by {late} day(s) (due {_date(due)})"
-            out.append((f"missed milestone: {task.name}", text))
+            if patterns and not any(fnmatch.fnmatchcase(task.name.casefold(), p)
+                                    for p in patterns):
+                continue
+            if task.done_at is not None and task.done_at <= now:
+                continue
+            due = task.due_at
+            if due is None:
+                days = task.within_days if task.within_days is not None else trigger.within_days
+                if days is None:
+                    continue
+                due = account.entered_at + facts.days(days)
+            if now > due:
+                late = max(1, _days(now - due))
+                text = f"overdue by {late} day(s) (due {_date(due)})"
+                if found is None:
+                    found = []
+                found.append((f"missed milestone: {task.name}", text))
+        if found:
+            out[account.account_id] = tuple(found)
     return out
 
 
-def _usage(trigger: LowUsage, account: AccountStage, facts: Facts) -> list[Detail]:
-    series = facts.usage.get((account.account_id, facts.folded(trigger.metric)))
-    if not series or len(series) < trigger.periods:
-        return []
-    latest = sorted(series)[-trigger.periods :]
-    below = trigger.below
-    values = [series[p] for p in latest]
-    if max(values) < below:
-        shown = ", ".join(f"{v:g}" for v in values)
-        return [(
-            f"low usage: {trigger.metric}",
-            f"below {trigger.below:g} for {trigger.periods} period(s) "
-            f"from {latest[0].isoformat()}: {shown}",
-        )]
-    return []
+def _usage(trigger: LowUsage, accounts: Sequence[AccountStage], facts: Facts) -> Hits:
+    out: Hits = {}
+    table = facts.series(trigger.metric)
+    periods, below = trigger.periods, trigger.below
+    name = f"low usage: {trigger.metric}"
+    for account in accounts:
+        series = table.get(account.account_id)
+        if not series or len(series) < periods:
+            continue
+        latest = sorted(series)[-periods:]
+        if max(map(series.__getitem__, latest)) < below:
+            values = [series[p] for p in latest]
+            shown = ", ".join(f"{v:g}" for v in values)
+            out[account.account_id] = ((
+                name,
+                f"below {below:g} for {periods} period(s) from {latest[0].isoformat()}: {shown}",
+            ),)
+    return out
 
 
-def _touchpoint(trigger: MissedTouchpoint, account: AccountStage, facts: Facts) -> list[Detail]:
-    last = facts.touch_table(trigger).get(account.account_id)
-    since = account.entered_at if last is None or account.entered_at > last else last
-    quiet = facts.now - since
-    if quiet <= facts.days(trigger.within_days):
-        return []
-    seen = f"last {_date(last)}" if last is not None else "none on record"
-    return [(
-        f"missed touchpoint: {trigger.label}",
-        f"none in {_days(quiet)} day(s) (limit {trigger.within_days}; {seen})",
-    )]
+def _touchpoint(
+    trigger: MissedTouchpoint, accounts: Sequence[AccountStage], facts: Facts
+) -> Hits:
+    out: Hits = {}
+    table = facts.touches.table(trigger)
+    now, limit = facts.now, trigger.within_days
+    span = facts.days(limit)
+    try:
+        cutoff = now - span  # quiet <= limit  <=>  since >= cutoff
+    except OverflowError:
+        return out  # further back than any date: never late
+    name = f"missed touchpoint: {trigger.label}"
+    for account in accounts:
+        entered = account.entered_at
+        if entered >= cutoff:
+            continue
+        last = table.get(account.account_id)
+        if last is not None and last >= cutoff:
+            continue
+        since = entered if last is None or entered > last else last
+        seen = f"last {_date(last)}" if last is not None else "none on record"
+        out[account.account_id] = (
+            (name, f"none in {_days(now - since)} day(s) (limit {limit}; {seen})"),
+        )
+    return out
 
 
-_CHECKS: Final[dict[type, Callable[[Any, AccountStage, Facts], list[Detail]]]] = {
+_CHECKS: Final[dict[type, Callable[[Any, Sequence[AccountStage], Facts], Hits]]] = {
     MissedMilestone: _milestone,
     LowUsage: _usage,
     MissedTouchpoint: _touchpoint,
 }
 
 
-def check_trigger(trigger: Trigger, account: AccountStage, facts: Facts) -> list[Detail]:
-    """What `trigger` finds missed for `account` (empty: compliant)."""
-    return _CHECKS[type(trigger)](trigger, account, facts)
-
-
-def subject_matcher(patterns: Sequence[str]) -> re.Pattern[str] | None:
-    """The compiled form of touchpoint subject patterns (`None`: any subject)."""
-    return MissedTouchpoint(1, None, tuple(patterns)).matcher()
+def trigger_hits(trigger: Trigger, accounts: Sequence[AccountStage], facts: Facts) -> Hits:
+    """What `trigger` finds missed, per account of `accounts` where it fires."""
+    return _CHECKS[type(trigger)](trigger, accounts, facts)
