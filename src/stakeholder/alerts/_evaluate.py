@@ -248,13 +248,18 @@ class _Planner:
         account_id = account.account_id
         held_rules = self.history.open_rules.get(account_id)
         by_id, hits = self.checker.by_id, self.hits
-        rule_ids: Iterable[str] = fired
-        if held_rules:  # rules that no longer fire (or apply) may have a CTA to close
-            rule_ids = sorted({r for r in held_rules if r in by_id}.union(fired))
+        if not held_rules:  # the common case: nothing open to keep or close
+            for rule_id in fired:
+                missed = hits[rule_id][account_id]
+                self.violations.append(Violation(rule_id, account_id, missed))
+                self.open_cta(by_id[rule_id], account, f"rule:{rule_id}:{account_id}", missed)
+            return
+        # rules that no longer fire (or apply) may have a CTA to close
+        rule_ids = sorted({r for r in held_rules if r in by_id}.union(fired))
         for rule_id in rule_ids:
             rule = by_id[rule_id]
             key = f"rule:{rule_id}:{account_id}"
-            held = self.history.open.get(key) if held_rules else None
+            held = self.history.open.get(key)
             found = hits[rule_id].get(account_id)
             if found is None:
                 if held is not None:
@@ -296,7 +301,7 @@ class _Planner:
                 return
         policy = rule.escalation  # the owner is stripped (or None) as a CTA's assignee is
         assignee = account.owner if policy is None else _optional_text(policy.resolve(0, account))
-        source, category, due_at, notifies = self.per_rule(rule)
+        source, category, due_at, notifies = self._per_rule.get(rule.id) or self.per_rule(rule)
         details: tuple[tuple[str, str], ...]
         if len(found) == 1:
             (name, text), = found
