@@ -279,6 +279,28 @@ def test_internal_only(index: RoutingIndex) -> None:
     assert {e.strength for e in d.evidence} == {Strength.SET_ASIDE}
 
 
+def test_malformed_local_part_at_an_internal_domain_is_internal() -> None:
+    """Issue 11: `m..schmidt@enron.com` (consecutive dots) does not parse, but enron.com
+    is ours: the person is internal, with a note, and the message is not rejected."""
+    policy = OwnershipPolicy(internal_domains=["enron.com"])
+    ownership = resolve_domain_ownership(ACCOUNTS, CONTACTS, policy)
+    index = RoutingIndex.build(ACCOUNTS, CONTACTS, ownership)
+    d = route(comm("m24b", "Mark Schmidt <m..schmidt@enron.com>"), index)
+    assert (d.status, d.rule, d.account_ids) == (RouteStatus.INTERNAL, "internal_only", ())
+    (evidence,) = d.evidence
+    assert evidence.kind is EvidenceKind.INTERNAL
+    assert evidence.address == "m..schmidt@enron.com"
+    assert "malformed local part" in evidence.detail
+    # a sub-domain of ours too; with a known contact the message routes as usual
+    d = route(comm("m24c", "m..schmidt@Houston.Enron.com", "wile@acme.com"), index)
+    assert (d.status, d.account_ids, d.rule) == (RouteStatus.ROUTED, ("acme",), "unique_contact")
+    assert kinds(d)["m..schmidt@houston.enron.com"] is EvidenceKind.INTERNAL
+    # elsewhere, and with a control character, it stays invalid
+    for address in ("m..schmidt@acme.com", "m\x00schmidt@enron.com", "m..schmidt@"):
+        d = route(comm("m24d", address), index)
+        assert (d.status, d.rule) == (RouteStatus.REJECTED, "rejected"), address
+
+
 def test_personal_unknown_is_unrouted(index: RoutingIndex) -> None:
     d = route(comm("m25", "someone@gmail.com", "me@ourco.io"), index)
     assert (d.status, d.rule) == (RouteStatus.UNROUTED, "no_evidence")

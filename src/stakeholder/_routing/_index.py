@@ -93,6 +93,10 @@ class _HostFacts:
     fallback: _VerdictArgs
 
 
+_LABEL: Final = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
 DEFAULT_CACHE_SIZE: Final = 1 << 21
 """Addresses (and hosts) whose verdicts a `RoutingIndex` keeps before starting afresh."""
 
@@ -391,6 +395,9 @@ class RoutingIndex:
     def _classify(self, raw: str) -> _Verdict:
         parts = _parse_parts(raw)  # uncached: this index keeps its own memo per raw string
         if isinstance(parts, InvalidEmail):
+            inside = self._malformed_internal(raw, parts.reason)
+            if inside is not None:
+                return inside
             return _Verdict(
                 raw,
                 _INVALID,
@@ -409,6 +416,46 @@ class RoutingIndex:
                 by_canonical.clear()
             by_canonical[key] = found
         return found
+
+    def _malformed_internal(self, raw: str, reason: str) -> _Verdict | None:
+        """The INTERNAL verdict of an address that does not parse but whose host (the
+        part after the last `@`) is one of our own domains or in its subtree
+        (`m..schmidt@enron.com`): our own people are internal whatever their mail
+        system lets through. None for anything else (control characters included)."""
+        if not self._internal:
+            return None
+        text = raw.strip()
+        if text.endswith(">") and "<" in text:
+            text = text[text.rindex("<") + 1 : -1].strip()
+        local, sep, host = text.rpartition("@")
+        host = host.lower().rstrip(".")
+        if (
+            not sep
+            or not local
+            or _HOST_RE.fullmatch(host) is None
+            or _CONTROL_RE.search(text) is not None
+            or not self._is_internal(host)
+        ):
+            return None
+        return _Verdict(
+            f"{local}@{host}",
+            _INTERNAL,
+            EvidenceKind.INTERNAL,
+            Strength.SET_ASIDE,
+            (),
+            f"internal: {host} is one of our own domains; malformed local part "
+            f"({reason}); set aside",
+        )
+
+    def _is_internal(self, host: str) -> bool:
+        """Whether a canonical host is one of our own domains (or in its subtree)."""
+        own = self._own_policy
+        if own is not None and own.fold_to_registrable:
+            return own.internal_match(host) is not None
+        # an entry covers its own subtree
+        return bool(self._internal) and (
+            host in self._internal or host.endswith(self._internal_suffixes)
+        )
 
     def _host(self, host: str) -> _HostFacts:
         """What routing needs to know about one host, computed once per index."""
@@ -430,13 +477,7 @@ class RoutingIndex:
             reg = _registrable_of_canonical_host(host)
         except InvalidDomain:
             reg = host
-        own = self._own_policy
-        if own is not None and own.fold_to_registrable:
-            internal = own.internal_match(host) is not None
-        else:  # an entry covers its own subtree
-            internal = bool(self._internal) and (
-                host in self._internal or host.endswith(self._internal_suffixes)
-            )
+        internal = self._is_internal(host)
         automated = host in _AUTOMATED_HOSTS or host.endswith(_AUTOMATED_HOST_SUFFIXES)
         key = subtree_match(host, self._domains) if self._domains else None
         info = None if key is None else self._domains[key]
