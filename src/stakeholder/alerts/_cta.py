@@ -46,7 +46,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -411,6 +411,55 @@ class CTA:
         )
 
 
+# The slots' own setters (a frozen value's __setattr__ refuses), for `open_checked`; every
+# field is set there, in this order (checked here, so a new field cannot be forgotten).
+_FIELDS: Final = tuple(a.name for a in attrs.fields(CTA))
+if _FIELDS != (
+    "id",
+    "account_id",
+    "source",
+    "type",
+    "reason",
+    "category",
+    "priority",
+    "dedupe_key",
+    "opened_at",
+    "updated_at",
+    "assignee",
+    "details",
+    "due_at",
+    "status",
+    "closed_at",
+    "close_reason",
+    "snoozed_until",
+    "escalation_level",
+    "escalated_at",
+    "occurrences",
+):  # pragma: no cover - a field added to CTA must be added to open_checked
+    raise AssertionError(f"open_checked sets the CTA fields of an older version: {_FIELDS}")
+_SLOTS: Final[dict[str, Any]] = dict(vars(CTA))  # field name -> its slot descriptor
+_set_id = _SLOTS["id"].__set__
+_set_account_id = _SLOTS["account_id"].__set__
+_set_source = _SLOTS["source"].__set__
+_set_type = _SLOTS["type"].__set__
+_set_reason = _SLOTS["reason"].__set__
+_set_category = _SLOTS["category"].__set__
+_set_priority = _SLOTS["priority"].__set__
+_set_dedupe_key = _SLOTS["dedupe_key"].__set__
+_set_opened_at = _SLOTS["opened_at"].__set__
+_set_updated_at = _SLOTS["updated_at"].__set__
+_set_assignee = _SLOTS["assignee"].__set__
+_set_details = _SLOTS["details"].__set__
+_set_due_at = _SLOTS["due_at"].__set__
+_set_status = _SLOTS["status"].__set__
+_set_closed_at = _SLOTS["closed_at"].__set__
+_set_close_reason = _SLOTS["close_reason"].__set__
+_set_snoozed_until = _SLOTS["snoozed_until"].__set__
+_set_escalation_level = _SLOTS["escalation_level"].__set__
+_set_escalated_at = _SLOTS["escalated_at"].__set__
+_set_occurrences = _SLOTS["occurrences"].__set__
+
+
 def open_checked(
     *,
     account_id: str,
@@ -432,28 +481,27 @@ def open_checked(
     `assignee` stripped or `None`, `details` sorted pairs of strings with unique
     names. Equal to `CTA.open` of the same values; the field checks are not re-run."""
     cta: CTA = object.__new__(CTA)
-    put = object.__setattr__  # a frozen value's own __setattr__ refuses
     text = f"{dedupe_key}\x1f{stamp}".encode("utf-8", "surrogatepass")  # as `cta_id`
-    put(cta, "id", "cta-" + hashlib.sha256(text).hexdigest()[:20])
-    put(cta, "account_id", account_id)
-    put(cta, "source", source)
-    put(cta, "type", type)
-    put(cta, "reason", reason)
-    put(cta, "category", category)
-    put(cta, "priority", priority)
-    put(cta, "dedupe_key", dedupe_key)
-    put(cta, "opened_at", at)
-    put(cta, "updated_at", at)
-    put(cta, "assignee", assignee)
-    put(cta, "details", details)
-    put(cta, "due_at", due_at)
-    put(cta, "status", CtaStatus.OPEN)
-    put(cta, "closed_at", None)
-    put(cta, "close_reason", None)
-    put(cta, "snoozed_until", None)
-    put(cta, "escalation_level", 0)
-    put(cta, "escalated_at", None)
-    put(cta, "occurrences", 1)
+    _set_id(cta, "cta-" + hashlib.sha256(text).hexdigest()[:20])
+    _set_account_id(cta, account_id)
+    _set_source(cta, source)
+    _set_type(cta, type)
+    _set_reason(cta, reason)
+    _set_category(cta, category)
+    _set_priority(cta, priority)
+    _set_dedupe_key(cta, dedupe_key)
+    _set_opened_at(cta, at)
+    _set_updated_at(cta, at)
+    _set_assignee(cta, assignee)
+    _set_details(cta, details)
+    _set_due_at(cta, due_at)
+    _set_status(cta, CtaStatus.OPEN)
+    _set_closed_at(cta, None)
+    _set_close_reason(cta, None)
+    _set_snoozed_until(cta, None)
+    _set_escalation_level(cta, 0)
+    _set_escalated_at(cta, None)
+    _set_occurrences(cta, 1)
     return cta
 
 
