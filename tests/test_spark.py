@@ -285,7 +285,8 @@ def _ownership_rows(frames: Any) -> dict[str, list[tuple[Any, ...]]]:
             (r.domain, r.account_id, r.kind, r.contacts) for r in frames.claims.collect()
         ),
         "domains": sorted(
-            (r.domain, r.status, tuple(r.claimants), r.owner, r.hierarchy_owner, r.rule)
+            (r.domain, r.status, tuple(r.claimants), r.owner, r.hierarchy_owner, r.rule,
+             r.too_broad, r.contact_sync, r.domain_sync)
             for r in frames.domains.collect()
         ),
         "issues": sorted(
@@ -303,7 +304,8 @@ def _python_ownership_rows(own: sh.DomainOwnership) -> dict[str, list[tuple[Any,
     return {
         "claims": sorted((c.domain, c.account_id, c.kind.value, c.contacts) for c in own.claims),
         "domains": sorted(
-            (d.domain, d.status.value, tuple(d.claimants), d.owner, d.hierarchy_owner, d.rule)
+            (d.domain, d.status.value, tuple(d.claimants), d.owner, d.hierarchy_owner, d.rule,
+             d.too_broad, d.contact_sync, d.domain_sync)
             for d in own.domains.values()
         ),
         "issues": sorted(
@@ -374,21 +376,10 @@ def test_ownership_dataframe_hierarchy_cycles_duplicates_and_policy(spark: Any, 
     _check_ownership(spark, ss, accounts, contacts, policy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "resolve_domain_ownership's rewrite (issue 10: declared hosts outrank contacts) is "
-        "not ported to Spark yet: a declared personal domain is now honoured (a DECLARED "
-        "claim and a personal_declared issue), and a tie for the dominant domain between "
-        "undeclared domains now gives no dominant domain (and a dominant_tie issue) where "
-        "the Spark version breaks it by spelling; see docs/spark.md"
-    ),
-)
 def test_ownership_dataframe_declared_personal_domain_and_dominant_tie(spark: Any, ss: Any) -> None:
-    """Two rules of the ownership rewrite that the Spark version does not follow yet (a
-    declared personal domain is honoured and reported; a tie for the dominant domain is
-    not broken by spelling). Strict: when the Spark version catches up, this passes and
-    the marker must go."""
+    """A declared personal domain is honoured and reported (`personal_declared`); a tie
+    for the dominant domain between undeclared domains gives no dominant domain and a
+    `dominant_tie` issue, never the alphabetically first."""
     accounts = [
         sh.Account("globex", "Globex", domains=["globex.com", "gmail.com"]),
         sh.Account("dup", "Dup"),

@@ -16,6 +16,7 @@ import attrs
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - the usual alias
+from pyspark.sql.types import BooleanType
 
 from stakeholder import (
     ClaimKind,
@@ -25,21 +26,43 @@ from stakeholder import (
     InvalidEmail,
     OwnershipPolicy,
     SyncMode,
-    registrable_domain,
 )
+from stakeholder._ownership._hosts import (
+    _registrable_of_canonical_host,
+    declared_host,
+    host_suffixes,
+    personal_match,
+)
+from stakeholder._ownership._resolve import _Declarations
 from stakeholder.spark._frames import spark_schema
+from stakeholder.spark._ownership_issues import issues_frame
 
 __all__ = ["OwnershipFrames", "resolve_domain_ownership_dataframe"]
 
 MAX_DEPTH: Final = 256
-SHOWN: Final = 10
-"""A conflict's reason lists at most this many claims, then "and N more"."""
 
-_FOLDED: Final = pa.schema(
+_CONTACT_HOST: Final = pa.schema(
     [
         pa.field("owner_id", pa.string()),
         pa.field("item_id", pa.string()),
+        pa.field("host", pa.string()),
+    ]
+)
+_HOST_FACTS: Final = pa.schema(
+    [
+        pa.field("host", pa.string()),
+        pa.field("internal", pa.bool_()),
+        pa.field("reg", pa.string()),
+        pa.field("personal_dots", pa.int32()),
+        pa.field("excluded_dots", pa.int32()),
+        pa.field("suffixes", pa.list_(pa.string())),
+    ]
+)
+_DECLARED: Final = pa.schema(
+    [
+        pa.field("account_id", pa.string()),
         pa.field("domain", pa.string()),
+        pa.field("why", pa.string()),
     ]
 )
 
@@ -49,10 +72,11 @@ class OwnershipFrames:
     """The result of `resolve_domain_ownership_dataframe`, as DataFrames:
 
     - `claims`: `domain, account_id, kind, contacts` (as `DomainOwnership.claims`);
-    - `domains`: `domain, status, claimants, owner, hierarchy_owner, rule` (one row per
-      claimed domain, as `DomainOwnership.domains`);
+    - `domains`: `domain, status, claimants, owner, hierarchy_owner, rule, too_broad,
+      contact_sync, domain_sync` (one row per claimed domain, as
+      `DomainOwnership.domains`);
     - `issues`: `domain, account_ids, reason, suggestion, kind` (as
-      `DomainOwnership.issues`; only `conflict` issues so far);
+      `DomainOwnership.issues`: one per domain, findings merged);
     - `accounts`: `account_id, mode, unique_domains, dominant` (every account kept).
     """
 
@@ -68,22 +92,32 @@ class OwnershipFrames:
 # --------------------------------------------------------------------------- per row
 
 
-def _fold(host: str, policy: OwnershipPolicy) -> str | None:
-    """The registrable domain an address at `host` counts towards, or None (personal,
-    internal or no registrable domain)."""
-    personal = policy.personal_domains
+def _host_row(host: str, policy: OwnershipPolicy) -> dict[str, Any]:
+    """What decides the claim key of an email host, besides the declared hosts: whether
+    it is internal, its registrable domain, the personal-list entry and the exclusion
+    covering it (as dot counts: how specific each is), and its parent domains."""
+    internal = bool(policy.internal_domains) and policy.internal_match(host) is not None
     try:
-        reg = registrable_domain(host)
+        reg: str | None = _registrable_of_canonical_host(host)
     except InvalidDomain:
-        return None
-    if reg in policy.internal_domains:
-        return None
-    if personal.is_personal(host) or personal.is_personal(reg):
-        return None
-    return reg
+        reg = None
+    personal = personal_match(policy.personal_domains, host, reg or host)
+    excluded = policy.exclusion(host)
+    return {
+        "host": host,
+        "internal": internal,
+        "reg": reg,
+        "personal_dots": None if personal is None else personal.count("."),
+        "excluded_dots": (
+            None if excluded is None else (host if "*" in excluded else excluded).count(".")
+        ),
+        "suffixes": list(host_suffixes(host)),
+    }
 
 
-def _contact_domain(row: dict[str, Any], policy: OwnershipPolicy) -> str | None:
+def _contact_host(row: dict[str, Any], policy: OwnershipPolicy) -> str | None:
+    """The host of a contact's email, or None (no email, not an email, or an excluded
+    address: never evidence by domain)."""
     email = row.get("email")
     if email is None:
         return None
@@ -91,36 +125,96 @@ def _contact_domain(row: dict[str, Any], policy: OwnershipPolicy) -> str | None:
         address = EmailAddress.parse(email)
     except InvalidEmail:
         return None
-    return _fold(address.domain, policy)
+    if f"{address.local}@{address.domain}" in policy.excluded_addresses:
+        return None
+    return address.domain
 
 
-def _folded_contacts(contacts: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+def _contact_hosts(contacts: DataFrame, policy: OwnershipPolicy) -> DataFrame:
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             out = [
                 {"owner_id": r["account_id"], "item_id": r["id"],
-                 "domain": _contact_domain(r, policy)}
+                 "host": _contact_host(r, policy)}
                 for r in batch.to_pylist()
             ]
-            yield pa.RecordBatch.from_pylist(out, schema=_FOLDED)
+            yield pa.RecordBatch.from_pylist(out, schema=_CONTACT_HOST)
 
-    return contacts.select("id", "account_id", "email").mapInArrow(run, spark_schema(_FOLDED))
+    return contacts.select("id", "account_id", "email").mapInArrow(
+        run, spark_schema(_CONTACT_HOST)
+    )
 
 
-def _folded_declared(accounts: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+def _host_facts(hosts: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            out = [_host_row(r["host"], policy) for r in batch.to_pylist()]
+            yield pa.RecordBatch.from_pylist(out, schema=_HOST_FACTS)
+
+    return hosts.mapInArrow(run, spark_schema(_HOST_FACTS))
+
+
+def _dots(col: Column) -> Column:
+    return F.length(col) - F.length(F.regexp_replace(col, r"\.", ""))
+
+
+def _contact_keys(contacts: DataFrame, keys: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+    """`(owner_id, item_id, domain)`: each contact's claim key (None when it does not
+    count), as `_ContactCounter.fold`: internal hosts skipped; the longest declared host
+    holding it, unless a more specific personal entry or exclusion covers it; excluded
+    and personal hosts skipped; else its registrable domain."""
+    hosts = _contact_hosts(contacts, policy).localCheckpoint()
+    facts = _host_facts(hosts.where(F.col("host").isNotNull()).select("host").distinct(),
+                        policy)
+    declared = (
+        facts.select("host", F.explode("suffixes").alias("key"))
+        .join(keys, "key", "left_semi")
+        .groupBy("host")
+        .agg(F.max_by("key", F.length("key")).alias("declared"))
+    )
+    d = F.col("declared")
+    wins = (
+        d.isNotNull()
+        & (F.col("personal_dots").isNull() | (_dots(d) >= F.col("personal_dots")))
+        & (F.col("excluded_dots").isNull() | (_dots(d) >= F.col("excluded_dots")))
+    )
+    key = (
+        F.when(F.col("internal"), F.lit(None))
+        .when(wins, d)
+        .when(F.col("excluded_dots").isNotNull() | F.col("personal_dots").isNotNull(),
+              F.lit(None))
+        .otherwise(F.col("reg"))
+    )
+    keyed = facts.join(declared, "host", "left").select("host", key.alias("domain"))
+    return hosts.join(keyed, "host", "left").select("owner_id", "item_id", "domain")
+
+
+def _declared_row(account_id: str, host: str, policy: OwnershipPolicy) -> dict[str, Any]:
+    """One declared host: its claim key (None when nobody can own it or it is internal)
+    and why a list names the key (a `personal_declared` finding), as `_Declarations`."""
+    try:
+        key: str | None = declared_host(host, policy.fold_to_registrable)
+    except InvalidDomain:
+        key = None
+    if key is not None and policy.internal_domains and policy.internal_match(key) is not None:
+        key = None
+    why = None if key is None else _Declarations._listed_why(key, policy)
+    return {"account_id": account_id, "domain": key, "why": why}
+
+
+def _declared(accounts: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+    """`(account_id, domain, why)`: each account's declared claim keys."""
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             out = [
-                {"owner_id": r["id"], "item_id": host, "domain": _fold(host, policy)}
+                _declared_row(r["id"], host, policy)
                 for r in batch.to_pylist()
                 for host in r["domains"] or ()
             ]
-            yield pa.RecordBatch.from_pylist(out, schema=_FOLDED)
+            yield pa.RecordBatch.from_pylist(out, schema=_DECLARED)
 
-    folded = accounts.select("id", "domains").mapInArrow(run, spark_schema(_FOLDED))
-    return folded.where(F.col("domain").isNotNull()).select(
-        F.col("owner_id").alias("account_id"), "domain"
-    ).distinct()
+    rows = accounts.select("id", "domains").mapInArrow(run, spark_schema(_DECLARED))
+    return rows.where(F.col("domain").isNotNull()).distinct()
 
 
 # --------------------------------------------------------------------------- inputs
@@ -192,104 +286,90 @@ def _hierarchy(accounts: DataFrame) -> DataFrame:
 # --------------------------------------------------------------------------- claims
 
 
-def _counts(contacts: DataFrame) -> DataFrame:
-    return contacts.where(F.col("domain").isNotNull()).groupBy(
-        F.col("owner_id").alias("account_id"), "domain"
-    ).agg(F.count("*").alias("n"))
+@attrs.frozen
+class _Claims:
+    """The claims (`domain, account_id, kind, contacts`), each account's dominant domain
+    (`account_id, dominant`), the strays (`domain, account_id, n`: contacts at a host
+    another account declares, where they would have made a claim) and the dominant ties
+    (`account_id, tied, n`)."""
+
+    claims: DataFrame
+    dominant: DataFrame
+    strays: DataFrame
+    ties: DataFrame
 
 
-def _claims(counts: DataFrame, declared: DataFrame, need: int) -> tuple[DataFrame, DataFrame]:
-    """The claims (`domain, account_id, kind, contacts`) and each account's dominant
-    domain (`account_id, dominant`)."""
-    mine = declared.withColumn("is_declared", F.lit(True))
-    scored = counts.join(mine, ["account_id", "domain"], "left").fillna(
-        {"is_declared": False}
+def _claims(counts: DataFrame, mine: DataFrame, by_host: DataFrame, need: int) -> _Claims:
+    """As `_ownership._resolve._Claims`: a key another account declares is never a
+    contact-derived claim; the dominant domain is the most frequent other key, a tie
+    going to the one key the account declares itself among the tied, else none."""
+    per_account = Window.partitionBy("account_id")
+    scored = (
+        counts.join(mine.select("account_id", "domain", F.lit(True).alias("mine")),
+                    ["account_id", "domain"], "left")
+        .join(by_host.select("domain", F.lit(True).alias("declared")), "domain", "left")
+        .select(
+            "account_id", "domain", "n",
+            F.coalesce("mine", F.lit(False)).alias("mine"),
+            (F.col("declared").isNotNull() & F.col("mine").isNull()).alias("elsewhere"),
+            F.max("n").over(per_account).alias("top"),
+        )
+    ).localCheckpoint()
+    strays = scored.where(
+        F.col("elsewhere") & ((F.col("n") >= need) | (F.col("n") >= F.col("top")))
+    ).select("domain", "account_id", "n")
+    best = (
+        scored.where(~F.col("elsewhere"))
+        .withColumn("best", F.max("n").over(per_account))
+        .where(F.col("n") == F.col("best"))
+        .groupBy("account_id")
+        .agg(
+            F.array_sort(F.collect_list("domain")).alias("tied"),
+            F.array_sort(F.collect_list(F.when(F.col("mine"), F.col("domain")))).alias("own"),
+            F.max("n").alias("n"),
+        )
     )
-    best = Window.partitionBy("account_id").orderBy(
-        F.col("n").desc(), F.col("is_declared").desc(), F.col("domain").asc()
+    dominant = best.select(
+        "account_id",
+        F.when(F.size("tied") == 1, F.col("tied")[0])
+        .when(F.size("own") == 1, F.col("own")[0]).alias("dominant"),
+    ).where(F.col("dominant").isNotNull()).localCheckpoint()
+    ties = best.where((F.size("tied") > 1) & (F.size("own") != 1)).select(
+        "account_id", "tied", "n"
     )
-    dominant = scored.withColumn("r", F.row_number().over(best)).where(F.col("r") == 1)
-    dominant = dominant.select("account_id", F.col("domain").alias("dominant"))
-    declared_claims = declared.join(counts, ["account_id", "domain"], "left").select(
+    declared_claims = mine.select("account_id", "domain").join(
+        counts, ["account_id", "domain"], "left"
+    ).select(
         "domain", "account_id", F.lit(ClaimKind.DECLARED.value).alias("kind"),
         F.coalesce(F.col("n"), F.lit(0)).cast("long").alias("contacts"),
     )
-    dominant_claims = (
-        dominant.join(counts, "account_id")
-        .where(F.col("domain") == F.col("dominant"))
-        .join(declared, ["account_id", "domain"], "left_anti")
-        .select("domain", "account_id", F.lit(ClaimKind.DOMINANT.value).alias("kind"),
-                F.col("n").cast("long").alias("contacts"))
-    )
+    with_top = scored.join(dominant, "account_id", "left")
+    dominant_claims = with_top.where(
+        (F.col("domain") == F.col("dominant")) & ~F.col("mine")
+    ).select("domain", "account_id", F.lit(ClaimKind.DOMINANT.value).alias("kind"),
+             F.col("n").cast("long").alias("contacts"))
     users = counts.groupBy("domain").agg(F.count("*").alias("users"))
-    declared_anywhere = declared.select("domain").distinct()
     secondary_claims = (
-        counts.where(F.col("n") >= need)
-        .join(dominant, "account_id")
-        .where(F.col("domain") != F.col("dominant"))
-        .join(declared, ["account_id", "domain"], "left_anti")
+        with_top.where(
+            (F.col("n") >= need) & ~F.col("domain").eqNullSafe(F.col("dominant"))
+            & ~F.col("mine") & ~F.col("elsewhere")
+        )
         .join(users.where(F.col("users") == 1), "domain", "left_semi")
-        .join(declared_anywhere, "domain", "left_anti")
+        .join(by_host, "domain", "left_anti")
         .select("domain", "account_id", F.lit(ClaimKind.SECONDARY.value).alias("kind"),
                 F.col("n").cast("long").alias("contacts"))
     )
     claims = declared_claims.unionByName(dominant_claims).unionByName(secondary_claims)
-    return claims, dominant
+    return _Claims(claims.localCheckpoint(), dominant, strays.localCheckpoint(),
+                   ties.localCheckpoint())
 
 
 # --------------------------------------------------------------------------- statuses
 
 
-def _plural(n: Column, noun: str) -> Column:
-    return F.concat(n.cast("string"), F.lit(f" {noun}"), F.when(n == 1, "").otherwise("s"))
-
-
-def _issue_text(domains: DataFrame, claims: DataFrame, chains: DataFrame) -> DataFrame:
-    roots = chains.withColumn(
-        "r", F.row_number().over(Window.partitionBy("account_id").orderBy(F.desc("depth")))
-    ).where(F.col("r") == 1).select("account_id", F.col("ancestor").alias("root"))
-    detail = F.concat(
-        F.col("account_id"), F.lit(": "), F.col("kind"),
-        F.when(
-            (F.col("kind") != ClaimKind.DECLARED.value) | (F.col("contacts") > 0),
-            F.concat(F.lit(", "), _plural(F.col("contacts"), "contact")),
-        ).otherwise(""),
-    )
-    parts = (
-        claims.join(domains.where(F.col("status") == DomainStatus.CONFLICT.value)
-                    .select("domain"), "domain", "left_semi")
-        .join(roots, "account_id")
-        .groupBy("domain")
-        .agg(
-            F.array_sort(F.collect_list(F.struct("account_id", detail.alias("d")))).alias("p"),
-            F.countDistinct("root").alias("roots"),
-        )
-    )
-    ids = F.transform("p", lambda x: x["account_id"])
-    shown = F.array_join(F.transform(F.slice("p", 1, SHOWN), lambda x: x["d"]), "; ")
-    more = F.when(
-        F.size("p") > SHOWN,
-        F.concat(F.lit("; and "), (F.size("p") - SHOWN).cast("string"), F.lit(" more")),
-    ).otherwise("")
-    reason = F.concat(
-        F.lit("claimed by "), _plural(F.size("p"), "account"), F.lit(" ("),
-        shown, more,
-        F.lit("); sharing "), F.col("domain"),
-        F.lit(" is not allowed and the accounts have no common parent account ("),
-        F.col("roots").cast("string"), F.lit(" separate hierarchies)"),
-    )
-    suggestion = F.concat(
-        F.lit("allow sharing it (OwnershipPolicy.shared_domains, --shared-domain "),
-        F.col("domain"),
-        F.lit("), give the accounts a common parent account (parent_id), or keep it on one "
-              "account (remove it from the others' declared domains or move their "
-              "contacts)"),
-    )
-    return parts.select("domain", ids.alias("account_ids"), reason.alias("reason"),
-                        suggestion.alias("suggestion"), F.lit("conflict").alias("kind"))
-
-
 def _statuses(claims: DataFrame, chains: DataFrame, policy: OwnershipPolicy) -> DataFrame:
+    """One row per claimed key: status, claimants, owner, hierarchy owner, rule, and the
+    too-broad, manual contact-sync and manual domain-sync flags (as `_resolve._statuses`)."""
     per_domain = claims.groupBy("domain").agg(
         F.array_sort(F.collect_list("account_id")).alias("claimants")
     )
@@ -304,9 +384,11 @@ def _statuses(claims: DataFrame, chains: DataFrame, policy: OwnershipPolicy) -> 
     nearest = common.withColumn(
         "r", F.row_number().over(Window.partitionBy("domain").orderBy("d", "ancestor"))
     ).where(F.col("r") == 1).select("domain", F.col("ancestor").alias("hierarchy_owner"))
-    table = per_domain.join(nearest, "domain", "left")
-    shared_list = sorted(policy.shared_domains)
-    allowed = F.lit(policy.allow_all_shared) | F.col("domain").isin(shared_list)
+    is_shared = F.udf(policy.is_shared, BooleanType())
+    table = per_domain.join(nearest, "domain", "left").withColumn(
+        "allowed", F.when(n > 1, is_shared(F.col("domain"))).otherwise(F.lit(False))
+    )
+    allowed = F.col("allowed")
     rule = (
         F.when(n == 1, "single claimant")
         .when(F.lit(policy.allow_all_shared), "allow_all_shared")
@@ -319,10 +401,22 @@ def _statuses(claims: DataFrame, chains: DataFrame, policy: OwnershipPolicy) -> 
         .when(allowed | F.col("hierarchy_owner").isNotNull(), DomainStatus.SHARED.value)
         .otherwise(DomainStatus.CONFLICT.value)
     )
-    owner = F.when(n == 1, F.col("claimants")[0]).otherwise(F.col("hierarchy_owner"))
+    chosen_ids = sorted(policy.domain_sync_accounts)
+    chosen = F.filter("claimants", lambda a: a.isin(chosen_ids))
+    domain_sync = (n > 1) & F.lit(bool(chosen_ids)) & (F.size(chosen) == 1)
+    owner = (
+        F.when(n == 1, F.col("claimants")[0])
+        .when(domain_sync, chosen[0])
+        .otherwise(F.col("hierarchy_owner"))
+    )
+    manual = owner.isNotNull() & owner.isin(sorted(policy.contact_sync_accounts))
     return table.select(
-        "domain", status.alias("status"), "claimants", owner.alias("owner"),
+        "domain", status.alias("status"), "claimants",
+        F.when(~manual, owner).alias("owner"),
         F.when(n > 1, F.col("hierarchy_owner")).alias("hierarchy_owner"), rule.alias("rule"),
+        (n > policy.too_broad_claimants).alias("too_broad"),
+        manual.alias("contact_sync"),
+        (domain_sync & ~manual).alias("domain_sync"),
     )
 
 
@@ -333,12 +427,9 @@ def resolve_domain_ownership_dataframe(
 ) -> OwnershipFrames:
     """Domain ownership of the accounts and contacts of two DataFrames
     (`ACCOUNT_SCHEMA`, `CONTACT_SCHEMA`) under `policy`: the claims, each claimed
-    domain's status, claimants, owner and hierarchy owner, the sync issues and each
-    account's sync mode, equal to `resolve_domain_ownership` on the same records where
-    the rules added by its rewrite (host-level declared keys, honoured personal
-    declarations, unbroken dominant ties, declared-elsewhere strays, exclusions,
-    too-broad hosts, manual contact sync) do not apply: those are not ported yet (see
-    docs/spark.md, "Known gap").
+    domain's status, claimants, owner and hierarchy owner, the sync issues (one per
+    domain) and each account's sync mode, equal to `resolve_domain_ownership` on the
+    same records.
 
     Runs as Spark jobs: a few per level of the account hierarchy (its ancestor chains
     are built by joins, one level per round), then the aggregations. Rejections and
@@ -351,26 +442,44 @@ def resolve_domain_ownership_dataframe(
     contacts = _unique_by_id(contacts_df).join(
         accounts.select(F.col("id").alias("account_id")), "account_id", "left_semi"
     )
-    counts = _counts(_folded_contacts(contacts, policy)).localCheckpoint()
-    declared = _folded_declared(accounts, policy).localCheckpoint()
-    claims, dominant = _claims(counts, declared, policy.secondary_min_contacts)
-    claims, dominant = claims.localCheckpoint(), dominant.localCheckpoint()
+    declared = _declared(accounts, policy).localCheckpoint()
+    mine = declared.select("account_id", "domain").distinct()
+    by_host = mine.groupBy("domain").agg(
+        F.array_sort(F.collect_list("account_id")).alias("owners")
+    ).localCheckpoint()
+    keyed = _contact_keys(contacts, by_host.select(F.col("domain").alias("key")), policy)
+    counts = keyed.where(F.col("domain").isNotNull()).groupBy(
+        F.col("owner_id").alias("account_id"), "domain"
+    ).agg(F.count("*").alias("n")).localCheckpoint()
+    found = _claims(counts, mine, by_host, policy.secondary_min_contacts)
     chains = _hierarchy(accounts)
-    domains = _statuses(claims, chains, policy).localCheckpoint()
-    issues = _issue_text(domains, claims, chains)
+    domains = _statuses(found.claims, chains, policy).localCheckpoint()
+    listed = declared.where(F.col("why").isNotNull()).select("domain", "why").distinct()
+    issues = issues_frame(
+        domains, found.claims, chains, by_host, found.strays, listed, found.ties, policy
+    ).localCheckpoint()
     unique = (
-        claims.join(domains.where(F.col("status") == DomainStatus.UNIQUE.value)
-                    .select("domain"), "domain", "left_semi")
+        found.claims.join(domains.where(F.col("status") == DomainStatus.UNIQUE.value)
+                          .select("domain"), "domain", "left_semi")
         .groupBy("account_id")
         .agg(F.array_sort(F.collect_list("domain")).alias("unique_domains"))
+    )
+    synced = domains.where(F.col("domain_sync")).select(
+        F.col("owner").alias("account_id"), F.lit(True).alias("synced")
+    ).distinct()
+    domain_mode = (
+        ~F.col("account_id").isin(sorted(policy.contact_sync_accounts))
+        & ((F.size(F.coalesce("unique_domains", F.array())) > 0)
+           | F.coalesce("synced", F.lit(False)))
     )
     modes = (
         accounts.select(F.col("id").alias("account_id"))
         .join(unique, "account_id", "left")
-        .join(dominant, "account_id", "left")
+        .join(synced, "account_id", "left")
+        .join(found.dominant, "account_id", "left")
         .select(
             "account_id",
-            F.when(F.size(F.coalesce("unique_domains", F.array())) > 0, SyncMode.DOMAIN.value)
+            F.when(domain_mode, SyncMode.DOMAIN.value)
             .otherwise(SyncMode.CONTACT.value).alias("mode"),
             F.coalesce("unique_domains", F.array().cast("array<string>")).alias(
                 "unique_domains"
@@ -378,4 +487,4 @@ def resolve_domain_ownership_dataframe(
             "dominant",
         )
     )
-    return OwnershipFrames(claims=claims, domains=domains, issues=issues, accounts=modes)
+    return OwnershipFrames(claims=found.claims, domains=domains, issues=issues, accounts=modes)
