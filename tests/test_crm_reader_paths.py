@@ -49,7 +49,7 @@ def _view(read: Any) -> tuple[Any, ...]:
 def _read_both(read: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     fast = _view(read())
     with monkeypatch.context() as patch:
-        patch.setattr(_contacts, "_plain_reader", lambda built, columns: None)
+        patch.setattr(_contacts, "_plain_reader", lambda *args: None)
         general = _view(read())
     return fast, general
 
@@ -88,22 +88,28 @@ def test_fast_path_reads_what_the_general_path_reads(
         assert fast == general
 
 
-def test_the_fast_path_is_taken_for_plain_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The property above compares something: plain columns do get a fast reader."""
-    made: list[object] = []
+def test_the_fast_path_is_taken_for_plain_columns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The property above compares something: plain columns do get a fast reader, for
+    records (by column name) and for a CSV file (by position)."""
+    made: list[tuple[bool, object]] = []
     real = _contacts._plain_reader
 
-    def spy(built: Any, columns: Any) -> Any:
-        reader = real(built, columns)
-        made.append(reader)
+    def spy(built: Any, columns: Any, positions: Any = None) -> Any:
+        reader = real(built, columns, positions)
+        if columns["contact_id"]:  # not the empty header of in-memory records
+            made.append((positions is not None, reader))
         return reader
 
     monkeypatch.setattr(_contacts, "_plain_reader", spy)
-    read = crm_contacts_from_records(
-        [{"Id": "c1", "AccountId": "a0", "Email": "jo@acme.example", "Phone": "+44 20 7946 0018",
-          "FirstName": "Jo", "LastName": "Doe"}],
-        FIELD_MAP, KNOWN,
-    )
+    row = {"Id": "c1", "AccountId": "a0", "Email": "jo@acme.example",
+           "Phone": "+44 20 7946 0018", "FirstName": "Jo", "LastName": "Doe"}
+    read = crm_contacts_from_records([row], FIELD_MAP, KNOWN)
+    path = tmp_path / "Contact.csv"
+    path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
+    from_file = read_crm_contacts(path, FIELD_MAP, KNOWN)
     assert [c.name for c in read.contacts] == ["Jo Doe"]
-    assert made == [made[0]]
-    assert made[0] is not None
+    assert from_file.contacts == read.contacts
+    assert [by_position for by_position, _ in made] == [False, True]
+    assert all(reader is not None for _, reader in made)

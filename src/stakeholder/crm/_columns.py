@@ -142,6 +142,17 @@ class ColumnResolver:
                 self._unknown[name] += 1
         return columns
 
+    def of_header(self, header: Sequence[str]) -> tuple[Columns, tuple[tuple[int, str], ...]]:
+        """The columns of records whose keys are `header` (distinct names, in order), for
+        rows read as lists of cells, and the unknown columns' positions and names: the
+        reader counts them with `seen`."""
+        columns, unknown = self._resolve(tuple(header))
+        return columns, tuple((header.index(name), name) for name in unknown)
+
+    def seen(self, name: str) -> None:
+        """Count a value in the unknown column `name` (of a row read as a list)."""
+        self._unknown[name] += 1
+
     def unknown(self) -> tuple[UnknownColumn, ...]:
         """The unknown columns that held a value, once each (spellings differing only in
         case are one column, shown by the first spelling in sorted order)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from stakeholder._errors import (
@@ -193,7 +193,7 @@ class _ContactRows:
         # and for the garbage collector to scan once the read is over)
         self.contacts: list[Contact] = []
         self.wheres: list[str] = []
-        self.fieldses: list[Mapping[str, str]] = []
+        self.fieldses: list[Row] = []
         self.owners: list[str] = []
         self.rejections: list[tuple[str, Rejection]] = []
         self.warnings: list[Rejection] = []
@@ -202,9 +202,14 @@ class _ContactRows:
         self.excluded_at: list[int] = []  # positions in `contacts` of excluded accounts'
         self._folded: dict[str, str] = {}  # account id as written -> as stored
         # each record id's first row, the rows of ids met again, rows without an id
-        self.first: dict[str, tuple[str, Mapping[str, str], Columns]] = {}
+        self.first: dict[str, tuple[str, Row, Columns]] = {}
         self.repeated: dict[str, list[tuple[str, Mapping[str, str], Columns]]] = {}
         self.unread: list[Rejection] = []
+        self.header: tuple[str, ...] = ()  # the names of the cells of a list row
+
+    def mapping(self, row: Row) -> Mapping[str, str]:
+        """A row's fields by column name (a list of cells is read with `header`)."""
+        return dict(zip(self.header, row, strict=True)) if type(row) is list else row  # type: ignore[return-value]
 
     def take(self, where: str, row: Mapping[str, str], columns: Columns) -> None:
         """Read one row: its id checked (a repeated id is set aside for `_duplicates`),
@@ -219,7 +224,10 @@ class _ContactRows:
         record_id = self.field_map.record_id(raw_id)
         entry = (where, row, columns)
         if record_id in self.first:
-            self.repeated.setdefault(record_id, [self.first[record_id]]).append(entry)
+            where_first, row_first, columns_first = self.first[record_id]
+            self.repeated.setdefault(
+                record_id, [(where_first, self.mapping(row_first), columns_first)]
+            ).append(entry)
             return
         self.first[record_id] = entry
         self.add(record_id, where, row, columns)
@@ -315,10 +323,15 @@ _GENERAL_FIELDS: Final = (
     "contact_location", "custom_fields",
 )
 
-RowReader = Callable[[str, Mapping[str, str]], None]
+Row = Mapping[str, str] | list[str]
+"""A contact row: its fields by column name, or (a full row of a CSV file whose header
+names are distinct) its trimmed cells in header order."""
+RowReader = Callable[[str, Row], None]
 
 
-def _plain_reader(built: _ContactRows, columns: Columns) -> RowReader | None:
+def _plain_reader(
+    built: _ContactRows, columns: Columns, positions: Mapping[str, int] | None = None
+) -> RowReader | None:
     """`built.take` for rows of one column set, its per-field decisions made once for the
     set: each field read from its one column, the contact built from the values
     directly. A row it cannot take as it comes (no id or a repeated one, no account or
@@ -326,68 +339,75 @@ def _plain_reader(built: _ContactRows, columns: Columns) -> RowReader | None:
     which says why, so both paths give the same result. `None` when the column set
     needs `built.take` for every row: a field with several columns present, contacts in
     several accounts (a list separator), or a column of conversions, deal stage, tags or
-    details."""
+    details. With `positions` (column name to index), rows are lists of cells."""
     field_map = built.field_map
     if field_map.list_separator is not None or any(
         len(columns[f]) > 1 for f in _PLAIN_FIELDS
     ) or any(columns[f] for f in _GENERAL_FIELDS):
         return None
-    # a missing column reads as None: `dict.get(None)` finds nothing in a row
+    # each field's key in a row (its column's name, or its index in a list), None when
+    # the column set lacks it; every other key is in every row of the set
+    keys = [
+        (columns[f][0] if positions is None else positions[columns[f][0]]) if columns[f]
+        else None
+        for f in _PLAIN_FIELDS
+    ]
     (id_key, account_key, email_key, phone_key, name_key, first_key, last_key, title_key,
-     created_key, converted_key) = (columns[f][0] if columns[f] else None for f in _PLAIN_FIELDS)
+     created_key, converted_key) = keys
     region, tz = field_map.phone_region, field_map.naive_timezone
     dated = created_key is not None or converted_key is not None
     fold, fold15 = field_map.record_id, field_map.salesforce_ids
     folded, known, excluded = built._folded, built.known, built.excluded_ids
-    first_rows, take, general = built.first, built.take, built.add
+    first_rows, take, general, mapping = built.first, built.take, built.add, built.mapping
     parse_email, new_contact = EmailAddress.parse, _new_contact
     contacts, wheres, fieldses = built.contacts, built.wheres, built.fieldses
     owners, excluded_at = built.owners, built.excluded_at
 
-    def read(where: str, fields: Mapping[str, str]) -> None:
-        get: Callable[[str | None], str | None] = fields.get  # type: ignore[assignment]
-        record_id = get(id_key)  # cells are stored trimmed: only folding is left
+    def read(where: str, row: Row) -> None:
+        cells: Any = row  # indexed by `keys`, whichever kind of row it is
+        record_id = cells[id_key] if id_key is not None else ""  # cells come trimmed
         if record_id and fold15 and len(record_id) == 15:
             record_id = fold(record_id)
         if not record_id or record_id in first_rows:
-            take(where, fields, columns)
+            take(where, mapping(row), columns)
             return
-        first_rows[record_id] = (where, fields, columns)
-        text = get(account_key)
+        first_rows[record_id] = (where, row, columns)
+        text = cells[account_key] if account_key is not None else ""
         account_id = (folded.get(text) or folded.setdefault(text, fold(text))) if text else ""
         try:
             if not account_id or "\x00" in record_id or "\x00" in account_id or (
                 account_id not in known and account_id not in excluded
             ):
                 raise _NotPlainError
-            text = get(email_key)
+            text = cells[email_key] if email_key is not None else ""
             email = parse_email(text) if text else None
-            text = get(phone_key)
+            text = cells[phone_key] if phone_key is not None else ""
             phone = normalize_phone(text, region) if text else None
-            name = get(name_key) if name_key else None
+            name = cells[name_key] if name_key is not None else ""
             if not name:
-                first, last = get(first_key), get(last_key)
+                first = cells[first_key] if first_key is not None else ""
+                last = cells[last_key] if last_key is not None else ""
                 name = f"{first} {last}" if first and last else first or last
             created = converted = None
             if dated:
-                text = get(created_key)
+                text = cells[created_key] if created_key is not None else ""
                 created = _parse_datetime(text, tz) if text else None
                 if text and created is None:
                     raise _NotPlainError
-                text = get(converted_key)
+                text = cells[converted_key] if converted_key is not None else ""
                 converted = _parse_datetime(text, tz) if text else None
                 if text and converted is None:
                     raise _NotPlainError
         except (_NotPlainError, InvalidEmail, InvalidPhone):
-            general(record_id, where, fields, columns)
+            general(record_id, where, mapping(row), columns)
             return
         if account_id in excluded:
             excluded_at.append(len(contacts))
+        title = cells[title_key] if title_key is not None else ""
         contacts.append(new_contact(record_id, account_id, email, phone, name or None,
-                                    get(title_key) or None, created,
-                                    first_conversion_at=converted))
+                                    title or None, created, first_conversion_at=converted))
         wheres.append(where)
-        fieldses.append(fields)
+        fieldses.append(row)
         owners.append(record_id)
 
     return read
@@ -398,19 +418,21 @@ class _NotPlainError(Exception):
 
 
 def _contacts_from(
-    rows: Iterable[tuple[str, dict[str, str] | str]],
+    rows: Iterable[tuple[str, dict[str, str] | list[str] | str]],
     field_map: FieldMap,
     known_account_ids: Collection[str],
     excluded_account_ids: Collection[str],
     *,
     keep_held: bool = False,
+    header: Sequence[str] = (),
 ) -> tuple[CrmContacts, list[Contact]]:
     """The contacts read, and apart the contacts of excluded accounts (also listed as
     excluded) for a snapshot that keeps them (or, with `keep_held`, among the contacts).
 
     One pass: each row is built as it is read; a record id met again later undoes what
     its first row built, and `_duplicates` then decides (the earliest of identical rows
-    is built again; differing rows are all rejected)."""
+    is built again; differing rows are all rejected). A row that is a list holds the
+    cells of `header` (distinct names)."""
     excluded_ids = set(excluded_account_ids)
     resolver = ColumnResolver(field_map, CONTACT_FIELDS, "contact")
     built = _ContactRows(field_map, set(known_account_ids), excluded_ids)
@@ -419,7 +441,20 @@ def _contacts_from(
     columns_of, take = resolver.columns, built.take
     last_columns: Columns | None = None
     plain: RowReader | None = None
+    built.header = tuple(header)
+    header_columns, unknown_at = resolver.of_header(header)
+    by_position = _plain_reader(built, header_columns, {n: i for i, n in enumerate(header)})
+    seen = resolver.seen
     for where, row in rows:
+        if isinstance(row, list):  # a full row of a CSV file: its columns are the header's
+            for i, name in unknown_at:
+                if row[i]:
+                    seen(name)
+            if by_position is not None:
+                by_position(where, row)
+            else:
+                take(where, built.mapping(row), header_columns)
+            continue
         if isinstance(row, str):
             rejections.append(Rejection.of(where, row))
             continue
@@ -478,7 +513,7 @@ def _sorted_contacts(
             contact = built.contacts[i]
             excluded.append(Rejection.of(
                 built.wheres[i], f"its account {contact.account_id!r} is not selected",
-                _raw_text(built.fieldses[i]), contact.id,
+                _raw_text(built.mapping(built.fieldses[i])), contact.id,
             ))
             held.append(contact)
         contacts.extend(built.contacts[start:])
@@ -489,7 +524,7 @@ def _sorted_contacts(
             if contact.id not in repeated and contact.account_id not in excluded_ids:
                 contacts.append(contact)
                 continue
-            raw = _raw_text(fields)
+            raw = _raw_text(built.mapping(fields))
             if contact.id in repeated:
                 details.pop(contact.id, None)
                 rejections.append(Rejection.of(

@@ -34,6 +34,7 @@ from stakeholder.crm._fields import ACCOUNT_FIELDS, FieldMap
 from stakeholder.crm._rows import (
     _NO_DETAILS,
     _csv_rows,
+    _csv_table,
     _custom,
     _label,
     _numbered,
@@ -268,10 +269,12 @@ def read_crm_contacts(
     account in `excluded_account_ids` is reported as excluded. A contact associated
     with several accounts (HubSpot) becomes one record per account, with ids
     ``<id>/<account id>``. Raises `InputFileError` when the file cannot be used."""
-    header, rows = _csv_rows(path)
+    header, rows = _csv_table(path, lists=True)
     _require(path, header, field_map, ("contact_id", "contact_account_id"))
     with paused_gc():
-        return _contacts_from(rows, field_map, known_account_ids, excluded_account_ids)[0]
+        return _contacts_from(
+            rows, field_map, known_account_ids, excluded_account_ids, header=header
+        )[0]
 
 
 def crm_contacts_from_records(
@@ -303,10 +306,12 @@ def read_crm_export(
     snapshot = read_crm_accounts(accounts, field_map, selector)
     if contacts is None:
         return snapshot
-    header, rows = _csv_rows(contacts)
+    header, rows = _csv_table(contacts, lists=True)
     _require(contacts, header, field_map, ("contact_id", "contact_account_id"))
     taken = {r.account.id for r in snapshot.records if r.taken}
     excluded = {r.account.id for r in snapshot.records if not r.taken}
     with paused_gc():
-        read, _ = _contacts_from(rows, field_map, taken, excluded, keep_held=True)
+        read, _ = _contacts_from(
+            rows, field_map, taken, excluded, keep_held=True, header=header
+        )
         return snapshot.with_contacts(read)

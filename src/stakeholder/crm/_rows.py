@@ -24,6 +24,7 @@ from stakeholder.crm._fields import FieldMap
 from stakeholder.ingest._files import csv_header
 
 Rows = Iterator[tuple[str, dict[str, str] | str]]
+ListRows = Iterator[tuple[str, dict[str, str] | list[str] | str]]
 
 
 def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
@@ -31,6 +32,13 @@ def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
 
     Cells are trimmed; a row with more cells than the header is an error, one with fewer
     has the missing cells empty. UTF-8 (a byte-order mark is dropped) only."""
+    header, rows = _csv_table(path, lists=False)
+    return header, rows  # type: ignore[return-value]  # no lists without `lists`
+
+
+def _csv_table(path: str | os.PathLike[str], *, lists: bool) -> tuple[list[str], ListRows]:
+    """`_csv_rows`; with `lists`, a full row under a header of distinct, non-empty names
+    comes as the list of its trimmed cells (in header order) instead of a dict."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(p, "no such file")
@@ -56,7 +64,7 @@ def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
     plain = all(header) and len(set(header)) == width  # no empty or repeated names
     strip = str.strip
 
-    def rows() -> Iterator[tuple[str, dict[str, str] | str]]:
+    def rows() -> ListRows:
         # `ingest`'s `csv_data_rows` (the same rows, places and reasons: blank lines
         # skipped, an unreadable row reported), in this one generator: it is the hot loop
         name = str(p)
@@ -78,7 +86,10 @@ def _csv_rows(path: str | os.PathLike[str]) -> tuple[list[str], Rows]:
                 yield where, f"the row has {len(row)} cells but the header has {width}"
                 continue
             if plain and len(row) == width:
-                yield where, dict(zip(header, map(strip, row), strict=False))
+                if lists:
+                    yield where, list(map(strip, row))
+                else:
+                    yield where, dict(zip(header, map(strip, row), strict=False))
                 continue
             fields: dict[str, str] = {}
             for column, value in zip(header, row, strict=False):
