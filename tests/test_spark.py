@@ -10,6 +10,7 @@ Without Java or pyspark these tests skip with the reason; in CI (`CI=true`) they
 from __future__ import annotations
 
 import datetime as dt
+import random
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import stakeholder as sh
@@ -390,6 +391,76 @@ def test_ownership_dataframe_declared_personal_domain_and_dominant_tie(spark: An
         sh.Contact("g", "globex", "x@globex.com"),
     ]
     _check_ownership(spark, ss, accounts, contacts, sh.OwnershipPolicy())
+
+
+def _rule_records() -> tuple[list[sh.Account], list[sh.Contact]]:
+    """One small book where each rule of the ownership rewrite (issue 10) applies."""
+    A, C = sh.Account, sh.Contact  # noqa: N806 - short names keep the table readable
+    accounts = [
+        A("acme", "Acme", domains=["acme.com"]),
+        A("acme-eu", "Acme EU", parent_id="acme"),  # a declarer's descendant: no issue
+        A("zeta", "Zeta"),  # a stray contact at acme.com: declared_elsewhere
+        A("pge", "PG&E", domains=["pge.com"]),
+        A("gen", "PG&E Gen", domains=["gen.pge.com"]),  # the longest declared host wins
+        A("alumni", "MIT Alumni", domains=["alum.mit.edu"]),  # excluded pattern, declared
+        A("mit", "MIT", domains=["mit.edu"]),
+        A("globex", "Globex", domains=["globex.com", "gmail.com"]),  # personal_declared
+        A("tie", "Tie"),  # dominant_tie
+        A("own", "Own", domains=["own.io"]),  # a tie broken by its own declaration
+        *[A(f"broad{i}", f"Broad {i}", domains=["broad.com"]) for i in range(3)],
+        A("manual", "Manual", domains=["manual.com"]),
+        A("p1", "P1", domains=["partner.org"]),
+        A("p2", "P2", domains=["partner.org"]),
+        A("eth", "ETH"),
+        A("iki", "IKI", domains=["iki.fi", "co.uk"]),  # PSL private section; a suffix
+    ]
+    contacts = [
+        C("z1", "zeta", "a@acme.com"), C("z2", "zeta", "b@zeta.io"),
+        C("z3", "zeta", "bot@zeta.io"), C("z4", "zeta", "c@relay.example.com"),
+        *[C(f"ae{i}", "acme-eu", f"e{i}@acme.com") for i in range(2)],
+        C("g1", "gen", "a@gen.pge.com"), C("g2", "gen", "b@mail.gen.pge.com"),
+        C("p1c", "pge", "a@pge.com"), C("p2c", "pge", "b@gen.pge.com"),
+        C("m1", "mit", "a@mit.edu"), C("m2", "mit", "b@alum.mit.edu"),
+        C("m3", "mit", "c@x.alum.mit.edu"), C("m4", "mit", "d@alumni.stanford.edu"),
+        C("gl1", "globex", "a@gmail.com"),
+        *[C(f"t{i}", "tie", f"t{i}@dup.io") for i in range(2)],
+        *[C(f"u{i}", "tie", f"u{i}@tie.io") for i in range(2)],
+        C("o1", "own", "a@own.io"), C("o2", "own", "b@other.io"),
+        C("mn", "manual", "a@manual.com"),
+        C("e1", "eth", "a@ethz.ch"), C("e2", "eth", "b@stat.math.ethz.ch"),
+        C("i1", "iki", "a@iki.fi"),
+    ]
+    return accounts, contacts
+
+
+@settings(max_examples=1, deadline=None)  # plus the explicit example: two Spark runs
+@example(switches=(False, 2, True, True), seed=0)
+@given(
+    switches=st.tuples(st.booleans(), st.sampled_from([2, 50]), st.booleans(), st.booleans()),
+    seed=st.integers(0, 2**16),
+)
+def test_ownership_dataframe_issue_10_rules(
+    spark: Any, ss: Any, switches: tuple[bool, int, bool, bool], seed: int
+) -> None:
+    """Each rule of the rewrite, on data where it applies, under drawn policy switches
+    and input orders: dominant ties (broken only by the account's own declaration),
+    declared-elsewhere strays (not for a declarer's descendants), declared personal and
+    excluded hosts, host-level keys (the longest declared host; a private-section host;
+    an internal subtree; `fold_to_registrable`), merged issues, exclusions (hosts,
+    patterns, addresses), too-broad hosts, manual contact and domain sync."""
+    fold, too_broad, manual, domain_sync = switches
+    accounts, contacts = _rule_records()
+    random.Random(seed).shuffle(contacts)
+    policy = sh.OwnershipPolicy(
+        excluded_hosts=["relay.example.com"],
+        excluded_addresses=["bot@zeta.io"],
+        internal_domains=["stat.math.ethz.ch"],
+        fold_to_registrable=fold,
+        too_broad_claimants=too_broad,
+        contact_sync_accounts=["manual", "p1"] if manual else [],
+        domain_sync_accounts=["p1"] if domain_sync else [],
+    )
+    _check_ownership(spark, ss, accounts, contacts, policy)
 
 
 # --------------------------------------------------------------------------- shared contacts
