@@ -8,6 +8,8 @@ import datetime as dt
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stakeholder import CommKind
 from stakeholder._routing import RouteStatus, RoutingDecision
@@ -379,3 +381,64 @@ def test_a_naive_now_is_refused_with_a_typed_error() -> None:
 
     with pytest.raises(ConfigurationError, match="timezone-aware"):
         evaluate_rules([stage()], [ONBOARDING], now=dt.datetime(2026, 1, 1))
+
+
+@given(
+    account_id=st.sampled_from(["acme", "globex", "a b"]),
+    rule_id=st.sampled_from(["onboarding-30d", "low-usage"]),
+    category=st.sampled_from(list(CtaCategory)),
+    priority=st.sampled_from(list(CtaPriority)),
+    assignee=st.one_of(st.none(), st.sampled_from(["casey", "lee"])),
+    details=st.dictionaries(
+        st.sampled_from(["days", "metric", "task"]), st.text(max_size=8), max_size=3
+    ),
+    hours=st.integers(0, 10_000),
+    due=st.one_of(st.none(), st.integers(1, 90)),
+)
+def test_open_checked_equals_cta_open(  # noqa: PLR0917 - hypothesis passes these by name
+    account_id: str,
+    rule_id: str,
+    category: CtaCategory,
+    priority: CtaPriority,
+    assignee: str | None,
+    details: dict[str, str],
+    hours: int,
+    due: int | None,
+) -> None:
+    """The planner's trusted constructor builds exactly what `CTA.open` builds."""
+    from stakeholder.alerts._cta import default_dedupe_key, id_stamp, open_checked
+
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=hours)
+    due_at = None if due is None else at + dt.timedelta(days=due)
+    source = CtaSource.rule(rule_id)
+    key = default_dedupe_key(account_id, source)
+    pairs = tuple(sorted(details.items()))
+    expected = CTA.open(
+        account_id=account_id,
+        source=source,
+        type="non-compliance",
+        reason="missed",
+        category=category,
+        priority=priority,
+        at=at,
+        assignee=assignee,
+        details=pairs,
+        due_at=due_at,
+        dedupe_key=key,
+    )
+    built = open_checked(
+        account_id=account_id,
+        source=source,
+        type="non-compliance",
+        reason="missed",
+        category=category,
+        priority=priority,
+        at=at,
+        stamp=id_stamp(at),
+        assignee=assignee,
+        details=pairs,
+        due_at=due_at,
+        dedupe_key=key,
+    )
+    assert built == expected
+    assert attrs.evolve(built) == expected  # the checks accept what it built
