@@ -31,6 +31,7 @@ from stakeholder import (
     route,
     route_many,
 )
+from stakeholder._routing import DEFAULT_CACHE_SIZE
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -548,6 +549,21 @@ def test_a_tiny_address_cache_gives_the_same_decisions(index: RoutingIndex) -> N
     assert list(route_many(seq, tiny)) == list(route_many(seq, index))
     with pytest.raises(ValueError, match="cache_size"):
         build(cache_size=0)
+
+
+def test_a_full_address_cache_forgets_its_older_half() -> None:
+    """Issue 17: the caches are bounded (`DEFAULT_CACHE_SIZE`) and, when full, keep the
+    newer half, so a recent working set stays classified; decisions never change."""
+    assert DEFAULT_CACHE_SIZE == 65_536
+    small = build(cache_size=8)
+    addresses = [f"p{i}@acme.com" for i in range(20)]
+    for a in addresses:
+        small.evidence_for(a)
+    assert len(small._memo) <= 8
+    assert len(small._by_canonical) <= 8
+    assert addresses[-1] in small._memo
+    assert addresses[0] not in small._memo
+    assert small.evidence_for(addresses[0]) == build().evidence_for(addresses[0])
 
 
 def test_internationalised_addresses_match_in_either_form() -> None:

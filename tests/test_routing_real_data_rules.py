@@ -34,6 +34,7 @@ from stakeholder import (
     route,
     route_many,
 )
+from stakeholder._routing._values import DEFAULT_THREAD_MEMORY
 from stakeholder.cli import main
 from stakeholder.ingest import read_overrides
 from stakeholder.testing._worlds import World
@@ -325,7 +326,7 @@ def test_thread_memory_forgets_the_oldest_thread() -> None:
     off = index_of(accounts, contacts, OwnershipPolicy(shared_domains=["beta.com"]),
                    policy=RoutingPolicy(thread_memory=0))
     assert list(route_many(comms, off))[2].status is RouteStatus.AMBIGUOUS
-    assert RoutingPolicy().thread_memory == 100_000
+    assert RoutingPolicy().thread_memory == DEFAULT_THREAD_MEMORY == 50_000
     with pytest.raises(ConfigurationError, match="thread_memory"):
         route_many(comms, index, thread_memory=-1)
 

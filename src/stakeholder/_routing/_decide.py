@@ -99,13 +99,22 @@ class _ThreadMemory(OrderedDict[str, frozenset[str]]):
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        # one frozenset per distinct set of accounts, shared by the threads that learn it
+        # (a frozenset costs 216 bytes; most threads learn one of a few sets)
+        self._sets: dict[tuple[str, ...], frozenset[str]] = {}
 
-    def learn(self, thread_id: str, accounts: frozenset[str]) -> None:
+    def learn(self, thread_id: str, learned: tuple[str, ...]) -> None:
+        if self.size <= 0:
+            return
+        sets = self._sets
+        accounts = sets.get(learned)
+        if accounts is None:
+            if len(sets) >= self.size:
+                sets.clear()
+            accounts = sets[learned] = frozenset(learned)
         if thread_id in self:
             self.move_to_end(thread_id)
         elif len(self) >= self.size:
-            if self.size <= 0:
-                return
             self.popitem(last=False)
         self[thread_id] = accounts
 
@@ -118,7 +127,7 @@ def _decide(
     """Route `comm`; with a batch's `memory`, use and update its thread memory."""
     decision, learned = _judge(comm, index, memory)
     if memory is not None and learned and comm.thread_id is not None:
-        memory.learn(comm.thread_id, frozenset(learned))
+        memory.learn(comm.thread_id, learned)
     if index._comm_overrides or index._thread_overrides:
         override = index._override(comm)
         if override is not None:
@@ -567,7 +576,7 @@ def route_many(
     thread is broken towards the remembered accounts. Feed communications in time order.
 
     The memory is bounded: it keeps `thread_memory` threads (default
-    `RoutingPolicy.thread_memory`, 100,000; 0 turns it off) and forgets the least
+    `RoutingPolicy.thread_memory`, 50,000; 0 turns it off) and forgets the least
     recently updated thread first. `progress(done, None)` is called as decisions are
     made (see `stakeholder._progress`).
     """

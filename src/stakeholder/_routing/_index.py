@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
@@ -97,8 +98,17 @@ _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _HOST_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
-DEFAULT_CACHE_SIZE: Final = 1 << 21
-"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps before starting afresh."""
+DEFAULT_CACHE_SIZE: Final = 1 << 16
+"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps (65,536; about 0.5 KB
+each, so some 30 MB at most): when full, the older half is forgotten."""
+
+
+def _make_room(cache: dict[str, Any], size: int) -> None:
+    """Forget the older half of a full `cache` (insertion order): an address seen again
+    since it was first cached is still classified again, but a working set smaller than
+    half the cache stays warm, which starting afresh would not keep."""
+    for key in list(itertools.islice(cache, max(1, size // 2))):
+        del cache[key]
 
 
 class RoutingIndex:
@@ -193,8 +203,10 @@ class RoutingIndex:
           contact's primary account break ties.
         - `overrides`: `Override`s by communication id or thread id; per target the
           latest `at` wins, ties broken on author, then reason.
-        - `cache_size`: how many distinct addresses (and hosts) the index remembers the
-          verdict of before it starts afresh (bounds memory in long-running processes).
+        - `cache_size` (`DEFAULT_CACHE_SIZE`, 65,536): how many distinct addresses (and
+          hosts) the index remembers the verdict of; when full it forgets the older half
+          (bounds memory in long-running processes: about 0.5 KB per address). Raise it
+          for a warm index over a larger set of addresses.
         """
         if cache_size < 1:
             raise ConfigurationError(f"cache_size must be at least 1, not {cache_size}")
@@ -388,7 +400,7 @@ class RoutingIndex:
         verdict = self._classify(raw)
         memo = self._memo
         if len(memo) >= self._cache_size:
-            memo.clear()
+            _make_room(memo, self._cache_size)
         memo[raw] = verdict
         return verdict
 
@@ -413,7 +425,7 @@ class RoutingIndex:
             found = self._classify_valid(key, local, host)
             by_canonical = self._by_canonical
             if len(by_canonical) >= self._cache_size:
-                by_canonical.clear()
+                _make_room(by_canonical, self._cache_size)
             by_canonical[key] = found
         return found
 
@@ -464,7 +476,7 @@ class RoutingIndex:
             found = self._host_facts(host)
             hosts = self._hosts
             if len(hosts) >= self._cache_size:
-                hosts.clear()
+                _make_room(hosts, self._cache_size)
             hosts[host] = found
         return found
 

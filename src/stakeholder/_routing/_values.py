@@ -220,8 +220,9 @@ class Override:
         )
 
 
-DEFAULT_THREAD_MEMORY: Final = 100_000
-"""Threads `route_many` remembers at most (the least recently updated is forgotten)."""
+DEFAULT_THREAD_MEMORY: Final = 50_000
+"""Threads `route_many` remembers at most (the least recently updated is forgotten);
+about 0.2 KB each, some 10 MB at most."""
 
 
 class AmbiguityResolution(enum.StrEnum):
