@@ -329,11 +329,18 @@ def _check_ownership(spark: Any, ss: Any, accounts: Any, contacts: Any, policy: 
 
 
 @FEWER
-@given(world=merged_worlds(max_communications=1), share_all=st.booleans())
+@given(
+    world=merged_worlds(max_communications=1),
+    switches=st.tuples(st.booleans(), st.booleans(), st.sampled_from([1, 2, 50])),
+)
 def test_ownership_dataframe_equals_resolve_domain_ownership(
-    spark: Any, ss: Any, world: Merged, share_all: bool
+    spark: Any, ss: Any, world: Merged, switches: tuple[bool, bool, int]
 ) -> None:
-    policy = attrs.evolve(world.policy, allow_all_shared=share_all)
+    share_all, fold, too_broad = switches
+    policy = attrs.evolve(
+        world.policy, allow_all_shared=share_all, fold_to_registrable=fold,
+        too_broad_claimants=too_broad,
+    )
     _check_ownership(spark, ss, world.accounts, world.contacts, policy)
 
 

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual alias
 
 from stakeholder import ClaimKind, DomainStatus, OwnershipPolicy
 from stakeholder._ownership._issues import _SEVERITY
+from stakeholder._ownership._policy import IssueKind
 
 __all__ = ["issues_frame"]
 
@@ -36,13 +37,13 @@ def _some(items: Column) -> Column:
 
 
 def _finding(domain: Column, ids: Column, reason: Column, suggestion: Column,
-             kind: str) -> list[Column]:
+             kind: IssueKind) -> list[Column]:
     return [
         domain.alias("domain"),
         ids.alias("account_ids"),
         reason.alias("reason"),
         suggestion.alias("suggestion"),
-        F.lit(kind).alias("kind"),
+        F.lit(kind.value).alias("kind"),
     ]
 
 
@@ -86,7 +87,7 @@ def _conflicts(domains: DataFrame, claims: DataFrame, chains: DataFrame) -> Data
               "account (remove it from the others' declared domains or move their "
               "contacts)"),
     )
-    return parts.select(*_finding(domain, ids, reason, suggestion, "conflict"))
+    return parts.select(*_finding(domain, ids, reason, suggestion, IssueKind.CONFLICT))
 
 
 def _too_broad(domains: DataFrame, policy: OwnershipPolicy) -> DataFrame:
@@ -102,7 +103,7 @@ def _too_broad(domains: DataFrame, policy: OwnershipPolicy) -> DataFrame:
         "OwnershipPolicy.too_broad_claimants"
     )
     return domains.where(F.col("too_broad")).select(
-        *_finding(F.col("domain"), claimants, reason, suggestion, "too_broad")
+        *_finding(F.col("domain"), claimants, reason, suggestion, IssueKind.TOO_BROAD)
     )
 
 
@@ -136,7 +137,9 @@ def _declared_elsewhere(strays: DataFrame, by_host: DataFrame, chains: DataFrame
         declarers, F.lit(", remove it from its declared domains"),
     )
     ids = F.array_sort(F.array_union(owners, F.transform("u", lambda x: x["account_id"])))
-    return grouped.select(*_finding(domain, ids, reason, suggestion, "declared_elsewhere"))
+    return grouped.select(
+        *_finding(domain, ids, reason, suggestion, IssueKind.DECLARED_ELSEWHERE)
+    )
 
 
 def _personal_declared(listed: DataFrame, by_host: DataFrame) -> DataFrame:
@@ -153,7 +156,7 @@ def _personal_declared(listed: DataFrame, by_host: DataFrame) -> DataFrame:
         domain, F.lit("'))"),
     )
     return listed.join(by_host, "domain").select(
-        *_finding(domain, F.col("owners"), reason, suggestion, "personal_declared")
+        *_finding(domain, F.col("owners"), reason, suggestion, IssueKind.PERSONAL_DECLARED)
     )
 
 
@@ -170,7 +173,9 @@ def _dominant_ties(ties: DataFrame) -> DataFrame:
                                           "contacts"),
     )
     return ties.select(
-        *_finding(F.col("tied")[0], F.array(account), reason, suggestion, "dominant_tie")
+        *_finding(
+            F.col("tied")[0], F.array(account), reason, suggestion, IssueKind.DOMINANT_TIE
+        )
     )
 
 
