@@ -467,6 +467,15 @@ def test_ownership_dataframe_issue_10_rules(
         contact_sync_accounts=["manual", "p1"] if manual else [],
         domain_sync_accounts=["p1"] if domain_sync else [],
     )
+    # the book exercises the rules (so that equality below is not vacuous)
+    own = sh.resolve_domain_ownership(accounts, contacts, policy)
+    kinds = {i.kind.value for i in own.issues}
+    assert {"conflict", "declared_elsewhere", "personal_declared", "dominant_tie"} <= kinds
+    assert own.accounts["tie"].dominant is None
+    assert own.accounts["own"].dominant == "own.io"
+    assert (own.domains["broad.com"].too_broad) == (too_broad == 2)
+    assert own.domains["manual.com"].contact_sync is manual
+    assert ("gen.pge.com" in own.domains) is not fold
     _check_ownership(spark, ss, accounts, contacts, policy)
 
 
