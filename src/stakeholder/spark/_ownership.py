@@ -1,10 +1,12 @@
 """`resolve_domain_ownership_dataframe`: domain ownership by Spark aggregations.
 
-Per-row work (parsing an email, folding a host to its registrable domain, the personal
-and internal tests) runs the library's own functions in `mapInArrow`; everything that
-needs more than one row (counts per account and domain, dominant domains, claims,
-statuses, the account hierarchy, sync issues, sync modes) is a Spark aggregation, a join
-or a window, so nothing is collected to the driver.
+Per-row work (parsing an email, a declared host's claim key, a host's registrable domain,
+the personal, exclusion and internal tests, `OwnershipPolicy.is_shared`) runs the
+library's own functions in `mapInArrow` or a UDF; everything that needs more than one
+row (the longest declared host holding an address, counts per account and key, dominant
+domains and ties, claims and strays, statuses, the account hierarchy, sync issues, sync
+modes) is a Spark aggregation, a join or a window, so nothing is collected to the
+driver. The rules are those of `stakeholder._ownership._resolve`.
 """
 
 from __future__ import annotations
@@ -420,6 +422,43 @@ def _statuses(claims: DataFrame, chains: DataFrame, policy: OwnershipPolicy) -> 
     )
 
 
+def _modes(
+    accounts: DataFrame, found: _Claims, domains: DataFrame, policy: OwnershipPolicy
+) -> DataFrame:
+    """`account_id, mode, unique_domains, dominant` for every account kept: domain sync
+    for an account that owns a `UNIQUE` key or a key put in domain sync by hand, unless
+    it was switched to contact sync by hand."""
+    unique = (
+        found.claims.join(domains.where(F.col("status") == DomainStatus.UNIQUE.value)
+                          .select("domain"), "domain", "left_semi")
+        .groupBy("account_id")
+        .agg(F.array_sort(F.collect_list("domain")).alias("unique_domains"))
+    )
+    synced = domains.where(F.col("domain_sync")).select(
+        F.col("owner").alias("account_id"), F.lit(True).alias("synced")
+    ).distinct()
+    domain_mode = (
+        ~F.col("account_id").isin(sorted(policy.contact_sync_accounts))
+        & ((F.size(F.coalesce("unique_domains", F.array())) > 0)
+           | F.coalesce("synced", F.lit(False)))
+    )
+    return (
+        accounts.select(F.col("id").alias("account_id"))
+        .join(unique, "account_id", "left")
+        .join(synced, "account_id", "left")
+        .join(found.dominant, "account_id", "left")
+        .select(
+            "account_id",
+            F.when(domain_mode, SyncMode.DOMAIN.value)
+            .otherwise(SyncMode.CONTACT.value).alias("mode"),
+            F.coalesce("unique_domains", F.array().cast("array<string>")).alias(
+                "unique_domains"
+            ),
+            "dominant",
+        )
+    )
+
+
 def resolve_domain_ownership_dataframe(
     accounts_df: DataFrame,
     contacts_df: DataFrame,
@@ -458,33 +497,5 @@ def resolve_domain_ownership_dataframe(
     issues = issues_frame(
         domains, found.claims, chains, by_host, found.strays, listed, found.ties, policy
     ).localCheckpoint()
-    unique = (
-        found.claims.join(domains.where(F.col("status") == DomainStatus.UNIQUE.value)
-                          .select("domain"), "domain", "left_semi")
-        .groupBy("account_id")
-        .agg(F.array_sort(F.collect_list("domain")).alias("unique_domains"))
-    )
-    synced = domains.where(F.col("domain_sync")).select(
-        F.col("owner").alias("account_id"), F.lit(True).alias("synced")
-    ).distinct()
-    domain_mode = (
-        ~F.col("account_id").isin(sorted(policy.contact_sync_accounts))
-        & ((F.size(F.coalesce("unique_domains", F.array())) > 0)
-           | F.coalesce("synced", F.lit(False)))
-    )
-    modes = (
-        accounts.select(F.col("id").alias("account_id"))
-        .join(unique, "account_id", "left")
-        .join(synced, "account_id", "left")
-        .join(found.dominant, "account_id", "left")
-        .select(
-            "account_id",
-            F.when(domain_mode, SyncMode.DOMAIN.value)
-            .otherwise(SyncMode.CONTACT.value).alias("mode"),
-            F.coalesce("unique_domains", F.array().cast("array<string>")).alias(
-                "unique_domains"
-            ),
-            "dominant",
-        )
-    )
+    modes = _modes(accounts, found, domains, policy)
     return OwnershipFrames(claims=found.claims, domains=domains, issues=issues, accounts=modes)
