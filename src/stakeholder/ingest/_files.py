@@ -226,48 +226,6 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-class _ClosingGzip(gzip.GzipFile):
-    """A gzip reader that also closes the file under it."""
-
-    def __init__(self, raw: io.BufferedReader) -> None:
-        super().__init__(fileobj=raw, mode="rb")
-        self._raw = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
-
-
-class _ClosingBz2(bz2.BZ2File):
-    """A bzip2 reader that also closes the file under it."""
-
-    def __init__(self, raw: io.BufferedReader) -> None:
-        super().__init__(raw, mode="rb")
-        self._raw = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
-
-
-class _ClosingXz(lzma.LZMAFile):
-    """An xz reader that also closes the file under it."""
-
-    def __init__(self, raw: io.BufferedReader) -> None:
-        super().__init__(raw, mode="rb")
-        self._raw = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
-
-
 CORRUPT = (EOFError, OSError, zlib.error, lzma.LZMAError)
 """What reading a damaged compressed stream raises."""
 
@@ -294,13 +252,17 @@ def open_binary(p: Path, gzipped: bool = False) -> io.BufferedIOBase:
     except OSError as exc:
         raise InputFileError(p, exc.strerror or str(exc)) from exc
     kind = compression(head)
-    if kind == "gzip":
-        return _ClosingGzip(raw)
-    if kind == "bzip2":
-        return _ClosingBz2(raw)
-    if kind == "xz":
-        return _ClosingXz(raw)
-    return raw
+    if kind is None:
+        return raw
+    raw.close()
+    try:  # the decompressor opens the path itself, so closing it closes the file
+        if kind == "gzip":
+            return gzip.GzipFile(p, mode="rb")
+        if kind == "bzip2":
+            return bz2.BZ2File(p, mode="rb")
+        return lzma.LZMAFile(p, mode="rb")
+    except OSError as exc:
+        raise InputFileError(p, exc.strerror or str(exc)) from exc
 
 
 def text_lines(
