@@ -554,7 +554,7 @@ def test_a_tiny_address_cache_gives_the_same_decisions(index: RoutingIndex) -> N
 def test_a_full_address_cache_forgets_its_older_half() -> None:
     """Issue 17: the caches are bounded (`DEFAULT_CACHE_SIZE`) and, when full, keep the
     newer half, so a recent working set stays classified; decisions never change."""
-    assert DEFAULT_CACHE_SIZE == 65_536
+    assert DEFAULT_CACHE_SIZE == 32_768
     small = build(cache_size=8)
     addresses = [f"p{i}@acme.com" for i in range(20)]
     for a in addresses:

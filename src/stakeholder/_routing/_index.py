@@ -98,9 +98,10 @@ _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _HOST_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
-DEFAULT_CACHE_SIZE: Final = 1 << 16
-"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps (65,536; about 0.5 KB
-each, so some 30 MB at most): when full, the older half is forgotten."""
+DEFAULT_CACHE_SIZE: Final = 1 << 15
+"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps (32,768; about 0.6 KB
+each with its cache entries, so some 20 MB at most): when full, the older half is
+forgotten."""
 
 
 def _make_room(cache: dict[str, Any], size: int) -> None:
@@ -203,9 +204,9 @@ class RoutingIndex:
           contact's primary account break ties.
         - `overrides`: `Override`s by communication id or thread id; per target the
           latest `at` wins, ties broken on author, then reason.
-        - `cache_size` (`DEFAULT_CACHE_SIZE`, 65,536): how many distinct addresses (and
+        - `cache_size` (`DEFAULT_CACHE_SIZE`, 32,768): how many distinct addresses (and
           hosts) the index remembers the verdict of; when full it forgets the older half
-          (bounds memory in long-running processes: about 0.5 KB per address). Raise it
+          (bounds memory in long-running processes: about 0.6 KB per address). Raise it
           for a warm index over a larger set of addresses.
         """
         if cache_size < 1:
