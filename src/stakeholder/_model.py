@@ -85,7 +85,8 @@ def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: objec
         check_id(instance, attribute, value)
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: `None` or a timezone-aware datetime (other layers' values use it)."""
     if value is None:
         return
     if not isinstance(value, dt.datetime):
@@ -165,8 +166,12 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: int)
         raise InvalidRecord(value, f"{attribute.name} must be >= 0")
 
 
-def _enum_member(kind: type[_E], value: object) -> _E:
-    """`value` as a member of `kind`: a member, or its value in any case and spacing."""
+_aware = aware_datetime
+
+
+def enum_member(kind: type[_E], value: object, field: str | None = None) -> _E:
+    """`value` as a member of `kind`: a member, or its value in any case and spacing;
+    `field` names the value in the error (other layers' converters use it)."""
     if isinstance(value, kind):
         return value
     if isinstance(value, str):
@@ -175,7 +180,11 @@ def _enum_member(kind: type[_E], value: object) -> _E:
         except ValueError:
             pass
     choices = ", ".join(m.value for m in kind)
-    raise InvalidRecord(value, f"expected one of {choices}")
+    what = f"{field} must be" if field else "expected"
+    raise InvalidRecord(value, f"{what} one of {choices}")
+
+
+_enum_member = enum_member
 
 
 def _to_account_kind(value: object) -> AccountKind:

@@ -52,7 +52,7 @@ import attrs
 
 from stakeholder._display import attrs_html
 from stakeholder._errors import InvalidRecord
-from stakeholder._model import check_id
+from stakeholder._model import aware_datetime, check_id, enum_member
 
 __all__ = [
     "CTA",
@@ -119,41 +119,23 @@ class CtaPriority(enum.StrEnum):
         return self.rank >= other.rank
 
 
-def _enum(kind: type[enum.StrEnum], value: object, field: str) -> Any:
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        try:
-            return kind(value.strip().lower())
-        except ValueError:
-            pass
-    choices = ", ".join(m.value for m in kind)
-    raise InvalidRecord(value, f"{field} must be one of {choices}")
-
-
 def _to_source_kind(value: object) -> SourceKind:
-    return _enum(SourceKind, value, "source kind")  # type: ignore[no-any-return]
+    return enum_member(SourceKind, value, "source kind")
 
 
 def _to_status(value: object) -> CtaStatus:
-    return _enum(CtaStatus, value, "status")  # type: ignore[no-any-return]
+    return enum_member(CtaStatus, value, "status")
 
 
 def _to_category(value: object) -> CtaCategory:
-    return _enum(CtaCategory, value, "category")  # type: ignore[no-any-return]
+    return enum_member(CtaCategory, value, "category")
 
 
 def _to_priority(value: object) -> CtaPriority:
-    return _enum(CtaPriority, value, "priority")  # type: ignore[no-any-return]
+    return enum_member(CtaPriority, value, "priority")
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.datetime):
-        raise InvalidRecord(value, f"{attribute.name} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRecord(value, f"{attribute.name} must be timezone-aware")
+_aware = aware_datetime
 
 
 def _to_details(value: object) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 
 from stakeholder._errors import InvalidRecord
-from stakeholder._model import check_id
+from stakeholder._model import aware_datetime, check_id
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -27,13 +27,7 @@ __all__ = [
 ]
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.datetime):
-        raise InvalidRecord(value, f"{attribute.name} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRecord(value, f"{attribute.name} must be timezone-aware")
+_aware = aware_datetime
 
 
 def _stage_name(value: object) -> str:
