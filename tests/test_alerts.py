@@ -372,7 +372,8 @@ def test_importing_alerts_needs_no_optional_dependency() -> None:
     import sys
 
     code = ("import sys, stakeholder, stakeholder.alerts\n"
-            "assert 'httpx' not in sys.modules and 'aiosmtpd' not in sys.modules\n")
+            "assert 'httpx' not in sys.modules and 'aiosmtpd' not in sys.modules\n"
+            "assert 'smtplib' not in sys.modules  # the mail adapter loads it to send\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

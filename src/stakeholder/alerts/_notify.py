@@ -10,8 +10,8 @@ of an email, a field of a webhook payload) so a receiver can drop a repeat.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
-import smtplib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
@@ -85,6 +85,8 @@ class EmailNotifier:
         return msg
 
     def send(self, delivery: Delivery) -> None:
+        import smtplib  # noqa: PLC0415 - the network module loads only when asked to send
+
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()
@@ -131,7 +133,7 @@ def teams_payload(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-class _WebhookNotifier:
+class _WebhookNotifier(abc.ABC):
     channel = ""
 
     def __init__(self, url: str, *, timeout: float = 10.0, client: Any = None) -> None:
@@ -142,8 +144,9 @@ class _WebhookNotifier:
         self.url = url
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
+    @abc.abstractmethod
     def payload(self, delivery: Delivery) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON body this channel's webhook expects for `delivery`."""
 
     def send(self, delivery: Delivery) -> None:
         response = self._client.post(

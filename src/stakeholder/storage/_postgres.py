@@ -26,7 +26,6 @@ import contextlib
 import math
 import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -177,6 +176,8 @@ class _Watchdog:
 def _cut(conn: psycopg.Connection[Any]) -> None:
     """Shut the connection's socket down: the blocked read in the client wakes with an
     error at once, whatever the server is doing."""
+    import socket  # noqa: PLC0415 - only the watchdog's cut needs it
+
     with contextlib.suppress(OSError, psycopg.Error, ValueError):
         fd = conn.pgconn.socket
         with socket.socket(fileno=os.dup(fd)) as sock:
