@@ -15,6 +15,7 @@ from stakeholder import (
     Override,
     RouteStatus,
     RoutingDecision,
+    RoutingIndex,
     RoutingPolicy,
     Strength,
     route,
@@ -116,3 +117,39 @@ def test_arbitrary_communications_route_without_raising(world: World, comm: Comm
     assert d.comm_id == comm.id
     assert RoutingDecision.from_dict(json.loads(json.dumps(d.to_dict()))) == d
     assert list(route_many([comm], index)) == [d]
+
+
+_SEPARATORS = st.sampled_from(["", "-", "_", ".", "+"])
+_FRAGMENTS = st.sampled_from([
+    "no", "reply", "do", "not", "mailer", "daemon", "postmaster", "mail", "delivery",
+    "subsystem", "bounce", "bounces", "calendar", "notification", "notifications", "server",
+    "invite", "auto", "responder", "confirm", "owner", "request", "jane", "x", "1", "a3f",
+    "REPLY", "Owner",
+])
+
+
+@given(st.lists(st.tuples(_FRAGMENTS, _SEPARATORS), max_size=5) | st.text(max_size=30))
+def test_the_automated_pre_check_never_hides_a_match(parts: list[tuple[str, str]] | str) -> None:
+    """The router searches for a few words before trying the automated-sender pattern:
+    the pattern must never match a local part that holds none of them."""
+    from stakeholder._routing._addresses import _AUTOMATED_LOCAL
+    from stakeholder._routing._index import _AUTOMATED_WORDS
+
+    local = parts if isinstance(parts, str) else "".join(f + s for f, s in parts)
+    if _AUTOMATED_LOCAL.fullmatch(local) is not None:
+        assert _AUTOMATED_WORDS.search(local) is not None, local
+
+
+@given(worlds(shared_threads=True), st.integers(min_value=1, max_value=4))
+def test_a_tiny_cache_changes_no_decision(world: World, cache_size: int) -> None:
+    """Verdicts, per-host facts and evidence forgotten and rebuilt over and over (a cache
+    of a few addresses) give the same decisions as a cache that keeps everything, and a
+    second pass over a warm index the same as the first."""
+    roomy = decisions(world)
+    small = RoutingIndex.build(
+        world.accounts, world.contacts, world.ownership(), cache_size=cache_size
+    )
+    assert {d.comm_id: d for d in route_many(world.communications, small)} == roomy
+    index = world.index()
+    first = list(route_many(world.communications, index))
+    assert list(route_many(world.communications, index)) == first

@@ -221,6 +221,12 @@ def test_case_5_sticky_reroutes_by_address_and_by_host_from_a_moment_on() -> Non
     assert after.confidence == 1.0
     assert "Jane moved to Beta" in after.explain()
     assert "csm@us" in after.explain()
+    assert after.evidence[0].kind is EvidenceKind.OVERRIDE
+    # the same address before the reroute, asked again: its own evidence, not the
+    # reroute's (the index caches evidence per address and role)
+    again = route(mail("m1", "jane@acme.com", at=1), index)
+    assert again == before
+    assert again.evidence[0].kind is EvidenceKind.DOMAIN_OWNER
     # per host the latest override wins (the older one is superseded, as in a store)
     # and applies from its moment on
     assert route(mail("m3", "x@eu.acme.com", at=1), index).account_ids == ("acme",)

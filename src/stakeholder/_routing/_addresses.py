@@ -61,8 +61,9 @@ def is_automated_address(address: EmailAddress | str) -> bool:
     return _AUTOMATED_LOCAL.fullmatch(address.local) is not None
 
 
-# Verdict classes: what one address contributes.
-_INVALID, _INTERNAL, _AUTOMATED, _STRONG, _WEAK, _NONE, _BROAD = range(7)
+# Verdict classes: what one address contributes. Strong evidence first (a strong verdict
+# has `cls <= _STRONG`), `_CONTACT` for a known contact of one (non-partner-only) account.
+_CONTACT, _STRONG, _WEAK, _NONE, _BROAD, _INTERNAL, _AUTOMATED, _INVALID = range(8)
 
 _ROLE_RANK: Final[Mapping[str, int]] = {
     Role.FROM.value: 0,
@@ -73,60 +74,46 @@ _ROLE_RANK: Final[Mapping[str, int]] = {
     Role.BCC.value: 5,
 }
 _SENDER_RANKS: Final = 1  # ranks 0 and 1 (from, organizer) are the sender
-_AUTOMATED_ARGS: Final = (
+
+_Verdict = tuple[str, int, str, str, tuple[str, ...], str]
+"""What one address (canonical, or raw when invalid) contributes to a decision:
+`(key, cls, kind, strength, account_ids, detail)`, the evidence kind and strength as their
+string values. Cached per index. Plain strings, ints and a tuple of strings, so that the
+cycle collector stops tracking it after its first pass: a cold batch leaves millions of
+verdicts alive, and the collector would otherwise walk them all again and again."""
+
+_VerdictArgs = tuple[int, str, str, tuple[str, ...], str]
+"""A verdict less its key (one per host: every unknown address there shares it)."""
+
+_AUTOMATED_ARGS: Final[_VerdictArgs] = (
     _AUTOMATED,
-    EvidenceKind.AUTOMATED,
-    Strength.SET_ASIDE,
+    EvidenceKind.AUTOMATED.value,
+    Strength.SET_ASIDE.value,
     (),
     "automated sender (no-reply, mailer daemon, bounce, list robot or "
     "calendar notification); set aside",
 )
 
-
-_NO_EVIDENCE: Final = (None,) * len(_ROLE_RANK)
-
-
-class _Verdict(list[Evidence | None]):
-    """What one address (canonical, or raw when invalid) contributes to a decision.
-
-    Cached per index; its `Evidence` objects are built once per role and shared by every
-    decision that uses them (they are frozen). The verdict *is* the list of those, by
-    role rank (`verdict[rank]`, None until first used): one object per address rather
-    than two, which matters to the cycle collector when millions of new addresses
-    survive a cold batch."""
-
-    __slots__ = ("accounts", "by_contact", "cls", "detail", "key", "kind", "strength")
-
-    def __init__(  # noqa: PLR0917 - private, built in one place per kind of verdict
-        self,
-        key: str,
-        cls: int,
-        kind: EvidenceKind,
-        strength: Strength,
-        accounts: tuple[str, ...],
-        detail: str,
-    ) -> None:
-        self.key = key
-        self.cls = cls
-        self.kind = kind
-        self.strength = strength
-        self.accounts = accounts
-        self.detail = detail
-        self.by_contact = kind is EvidenceKind.UNIQUE_CONTACT
-        self.extend(_NO_EVIDENCE)
-
-    def evidence(self, rank: int, role: Role) -> Evidence:
-        found = self[rank]
-        if found is None:
-            # built without converters: every field is already of its declared type
-            found = _new(Evidence)
-            _set(found, "kind", self.kind)
-            _set(found, "strength", self.strength)
-            _set(found, "account_ids", self.accounts)
-            _set(found, "address", self.key if len(self.key) <= 200 else self.key[:200] + "...")
-            _set(found, "role", role)
-            _set(found, "detail", self.detail)
-            self[rank] = found
-        return found
+_KINDS: Final[Mapping[str, EvidenceKind]] = {k.value: k for k in EvidenceKind}
+_STRENGTHS: Final[Mapping[str, Strength]] = {s.value: s for s in Strength}
 
 
+def _verdict_args(
+    cls: int, kind: EvidenceKind, strength: Strength, accounts: tuple[str, ...], detail: str
+) -> _VerdictArgs:
+    """A verdict less its key, from the enum members (stored as their values)."""
+    return (cls, kind.value, strength.value, accounts, detail)
+
+
+def _evidence_of(verdict: _Verdict, role: Role) -> Evidence:
+    """The `Evidence` a verdict gives in `role`: built without converters, every field
+    is already of its declared type (the router caches it per address and role)."""
+    key, _, kind, strength, accounts, detail = verdict
+    found = _new(Evidence)
+    _set(found, "kind", _KINDS[kind])
+    _set(found, "strength", _STRENGTHS[strength])
+    _set(found, "account_ids", accounts)
+    _set(found, "address", key if len(key) <= 200 else key[:200] + "...")
+    _set(found, "role", role)
+    _set(found, "detail", detail)
+    return found

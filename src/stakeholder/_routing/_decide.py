@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, Final
 
 import attrs
 
@@ -15,6 +18,7 @@ from stakeholder._model import (
 from stakeholder._progress import Progress, ProgressTicker
 from stakeholder._routing._addresses import (
     _BROAD,
+    _CONTACT,
     _INTERNAL,
     _INVALID,
     _NONE,
@@ -22,9 +26,10 @@ from stakeholder._routing._addresses import (
     _SENDER_RANKS,
     _STRONG,
     _WEAK,
+    _evidence_of,
     _Verdict,
 )
-from stakeholder._routing._index import RoutingIndex, _objects
+from stakeholder._routing._index import RoutingIndex, _make_room, _objects
 from stakeholder._routing._rules import _EVIDENCE_RULES, ROUTING_CONFIDENCE, RoutingRule
 from stakeholder._routing._values import (
     AmbiguityResolution,
@@ -38,7 +43,11 @@ from stakeholder._routing._values import (
 
 _new = object.__new__
 _set = object.__setattr__
-
+_CONFIDENCE: Final = ROUTING_CONFIDENCE
+_RANK_OF: Final[Mapping[Role, int]] = {role: _ROLE_RANK[role.value] for role in Role}
+_ROLE_AT: Final[tuple[Role, ...]] = tuple(sorted(Role, key=_RANK_OF.__getitem__))
+_NOTHING: Final[AbstractSet[str]] = frozenset()
+_third: Final = operator.itemgetter(2)
 
 
 def _rank(accounts: Iterable[str], counts: Mapping[str, int], senders: set[str]) -> list[str]:
@@ -49,12 +58,11 @@ def _rank(accounts: Iterable[str], counts: Mapping[str, int], senders: set[str])
     return sorted(found, key=lambda a: (-counts.get(a, 0), a not in senders, a))
 
 
-def _decision(
+def _decision(  # noqa: PLR0917 - the hot path's constructor, positional
     comm: Communication,
     status: RouteStatus,
     rule: RoutingRule,
     evidence: tuple[Evidence, ...],
-    *,
     account_ids: tuple[str, ...] = (),
     candidates: tuple[str, ...] = (),
     reason: str = "",
@@ -70,7 +78,7 @@ def _decision(
     _set(d, "evidence", evidence)
     value = rule._value_
     _set(d, "rule", value)
-    _set(d, "confidence", ROUTING_CONFIDENCE[value])
+    _set(d, "confidence", _CONFIDENCE[value])
     _set(d, "occurred_at", comm.occurred_at)
     _set(d, "thread_id", comm.thread_id)
     _set(d, "kind", comm.kind)
@@ -92,31 +100,24 @@ def _override_evidence(o: Override) -> Evidence:
     )
 
 
-class _ThreadMemory(OrderedDict[str, frozenset[str]]):
+class _ThreadMemory(OrderedDict[str, tuple[str, ...]]):
     """What evidence decided per thread, for at most `size` threads: the least recently
-    updated thread is forgotten first (a bounded memory for endless batches)."""
+    updated thread is forgotten first (a bounded memory for endless batches). The
+    accounts are kept as the decision's tuple of ids: it costs less than a set, and the
+    cycle collector stops tracking a tuple of strings."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
-        # one frozenset per distinct set of accounts, shared by the threads that learn it
-        # (a frozenset costs 216 bytes; most threads learn one of a few sets)
-        self._sets: dict[tuple[str, ...], frozenset[str]] = {}
 
     def learn(self, thread_id: str, learned: tuple[str, ...]) -> None:
         if self.size <= 0:
             return
-        sets = self._sets
-        accounts = sets.get(learned)
-        if accounts is None:
-            if len(sets) >= self.size:
-                sets.clear()
-            accounts = sets[learned] = frozenset(learned)
         if thread_id in self:
             self.move_to_end(thread_id)
         elif len(self) >= self.size:
             self.popitem(last=False)
-        self[thread_id] = accounts
+        self[thread_id] = learned
 
 
 def _decide(
@@ -152,127 +153,146 @@ def _participant_evidence(evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...
 def _judge(
     comm: Communication,
     index: RoutingIndex,
-    memory: Mapping[str, frozenset[str]] | None,
+    memory: Mapping[str, tuple[str, ...]] | None,
 ) -> tuple[RoutingDecision, tuple[str, ...] | None]:
     """The decision, and what evidence alone decided (thread memory learns that)."""
-    # one entry per distinct address, keeping its most senior role; each address's
-    # class is counted once, when it is first seen
-    best: dict[str, tuple[int, str, _Verdict, Role]] = {}
-    sender_accounts: set[str] = set()
-    strong: dict[str, int] = {}
-    by_contact: set[str] = set()
-    by_override: set[str] = set()
+    memo_get = index._memo.get
+    caches: tuple[dict[Any, Evidence], ...] = index._evidence
+    by_override: AbstractSet[str] = _NOTHING
+    if index._has_sticky:
+        rerouted, by_override = _rerouted(comm, index)
+        if by_override:
+            memo_get = rerouted.get
+            caches = index._sticky_evidence
+
+    # One pass over the participants: one entry per distinct address (its canonical
+    # key) with its most senior role's evidence; each address's class counted once,
+    # when it is first seen. Each address's `Evidence` is built once per role and
+    # shared by every decision that uses it (it is frozen); a sticky reroute's verdict
+    # shares its address's key, so its evidence is cached by the whole verdict instead.
+    best: dict[str, tuple[int, str, Evidence]] = {}
+    sender_ids: list[str] = []
+    strong_ids: list[str] = []  # each strong address's accounts, once per address
+    contact_ids: list[str] = []  # the accounts of the strong addresses that are contacts
     weak: list[_Verdict] = []
     broad: list[_Verdict] = []
     external = internal = invalid = 0
-    memo_get = index._memo.get
-    sticky = index._has_sticky
     for participant in comm.participants:
-        role = participant.role
-        rank = _ROLE_RANK[role._value_]
         raw = participant.address
         verdict = memo_get(raw)
         if verdict is None:
             verdict = index._verdict(raw)
-        if sticky:
-            rerouted = index._sticky(verdict, comm.occurred_at)
-            if rerouted is not None:
-                verdict = rerouted
-                by_override.update(verdict.accounts)
-        key = verdict.key
+        rank = _RANK_OF[participant.role]
+        key, cls, _, _, accounts, _ = verdict
         current = best.get(key)
-        if current is None:
-            best[key] = (rank, key, verdict, role)
-            cls = verdict.cls
-            if cls == _STRONG:
-                external += 1
-                for account_id in verdict.accounts:
-                    strong[account_id] = strong.get(account_id, 0) + 1
-                if verdict.by_contact:
-                    by_contact.update(verdict.accounts)
-            elif cls == _WEAK:
-                external += 1
-                weak.append(verdict)
-            elif cls == _NONE:
-                external += 1
-            elif cls == _BROAD:
-                external += 1
-                broad.append(verdict)
-            elif cls == _INTERNAL:
-                internal += 1
-            elif cls == _INVALID:
-                invalid += 1
-        elif rank < current[0]:
-            best[key] = (rank, key, verdict, role)
-        if rank <= _SENDER_RANKS and verdict.accounts:
-            sender_accounts.update(verdict.accounts)
-    # (rank, key) is unique per entry: the sort never compares verdicts
-    entries = sorted(best.values()) if len(best) > 1 else list(best.values())
-    evidence = tuple([v[r] or v.evidence(r, role) for r, _, v, role in entries])
+        if current is None or rank < current[0]:
+            cache = caches[rank]
+            found = cache.get(verdict if by_override else key)
+            if found is None:
+                found = _remember_evidence(index, cache, verdict, rank, bool(by_override))
+            best[key] = (rank, key, found)
+            if current is None:
+                if cls <= _STRONG:
+                    external += 1
+                    strong_ids += accounts
+                    if cls == _CONTACT:
+                        contact_ids += accounts
+                elif cls == _INTERNAL:
+                    internal += 1
+                elif cls == _NONE:
+                    external += 1
+                elif cls == _WEAK:
+                    external += 1
+                    weak.append(verdict)
+                elif cls == _BROAD:
+                    external += 1
+                    broad.append(verdict)
+                elif cls == _INVALID:
+                    invalid += 1
+        if rank <= _SENDER_RANKS and accounts:
+            sender_ids += accounts
 
-    if not entries:
+    count = len(best)
+    if not count:
         return _decision(
-            comm, RouteStatus.REJECTED, RoutingRule.REJECTED, evidence,
-            reason="the communication has no participants",
+            comm, RouteStatus.REJECTED, RoutingRule.REJECTED, (), (), (),
+            "the communication has no participants",
+        ), None
+    # (rank, key) is unique per entry: the sort never compares the evidence
+    evidence = tuple(map(_third, sorted(best.values()))) if count > 1 else (
+        next(iter(best.values()))[2],
+    )
+    if invalid == count:
+        return _decision(
+            comm, RouteStatus.REJECTED, RoutingRule.REJECTED, evidence, (), (),
+            "no participant has a valid email address",
         ), None
 
-    if invalid == len(entries):
-        return _decision(
-            comm, RouteStatus.REJECTED, RoutingRule.REJECTED, evidence,
-            reason="no participant has a valid email address",
-        ), None
-
-    policy = index.policy
-    if policy.detect_bulk and (strong or weak):
+    distinct = set(strong_ids)
+    limit = index._bulk_limit
+    if limit >= 0 and (distinct or weak):
         headers = comm.headers
-        limit = policy.bulk_account_limit
-        if (headers is not None and headers.is_bulk) or len(strong) > limit:
+        if (headers is not None and headers.is_bulk) or len(distinct) > limit:
             bulk = _bulk(
-                comm, index, strong=strong, weak=weak, sender_accounts=sender_accounts,
-                evidence=evidence,
+                comm, index, strong=_counts(strong_ids), weak=weak,
+                sender_accounts=set(sender_ids), evidence=evidence,
             )
             if bulk is not None:
                 return bulk, None
 
-    if strong:
+    if distinct:
         partners = index._partners
-        if len(strong) == 1:  # the common case: one account, nothing to rank
-            (only,) = strong
+        if len(distinct) == 1:  # the common case: one account, nothing to rank
+            only = strong_ids[0]
             if only not in partners:
                 single: tuple[str, ...] = (only,)
                 rule = (
                     RoutingRule.STICKY_OVERRIDE
                     if only in by_override
                     else RoutingRule.UNIQUE_CONTACT
-                    if only in by_contact
+                    if only in contact_ids
                     else RoutingRule.DOMAIN_SYNC
                 )
-                return _decision(
-                    comm, RouteStatus.ROUTED, rule, evidence, account_ids=single
-                ), single
-        if partners:
-            customers = [a for a in strong if a not in partners]
-            associated = _rank([a for a in strong if a in partners], strong, sender_accounts)
+                return _decision(comm, RouteStatus.ROUTED, rule, evidence, single), single
+        # most participants first, then the sender's accounts, then id
+        senders = set(sender_ids)
+        if len(strong_ids) == len(distinct):  # one participant each: sender's, then id
+            order = sorted(distinct)
+            if len(senders) == 1:  # the usual sender: one address of one account
+                (sender,) = senders
+                if sender in distinct and order[0] != sender:
+                    order.remove(sender)
+                    order.insert(0, sender)
+            elif senders and not senders.isdisjoint(distinct):
+                order = [a for a in order if a in senders] + [
+                    a for a in order if a not in senders
+                ]
         else:
-            customers, associated = list(strong), []
+            counts = _counts(strong_ids)
+            order = sorted(distinct, key=lambda a: (-counts[a], a not in senders, a))
+        if partners.isdisjoint(order):
+            customers, associated = order, []
+        else:
+            customers = [a for a in order if a not in partners]
+            associated = [a for a in order if a in partners]
         if customers:
-            ranked = _rank(customers, strong, sender_accounts)
+            top = customers[0]
             rule = (
                 RoutingRule.STICKY_OVERRIDE
-                if ranked[0] in by_override
+                if top in by_override
                 else RoutingRule.UNIQUE_CONTACT
-                if ranked[0] in by_contact
+                if top in contact_ids
                 else RoutingRule.DOMAIN_SYNC
             )
-            account_ids = (*ranked, *associated)
+            account_ids = (*customers, *associated)
             return _decision(
-                comm, RouteStatus.ROUTED, rule, evidence, account_ids=account_ids
+                comm, RouteStatus.ROUTED, rule, evidence, account_ids
             ), account_ids
         # partner-only strong evidence: a customer joins when the weak evidence resolves
         partner_ids = tuple(associated)
         if weak:
             resolved = _resolve_weak(
-                comm, index, memory, weak=weak, sender_accounts=sender_accounts, evidence=evidence
+                comm, index, memory, weak=weak, sender_accounts=senders, evidence=evidence
             )
             if resolved.account_ids and resolved.account_ids[0] not in partners:
                 account_ids = (resolved.account_ids[0], *partner_ids)
@@ -289,16 +309,15 @@ def _judge(
             )
             return _decision(
                 comm, RouteStatus.ROUTED, RoutingRule.PARTNER, resolved.evidence,
-                account_ids=partner_ids,
-                candidates=resolved.candidates,
-                reason=note,
+                partner_ids, resolved.candidates, note,
             ), partner_ids
         return _decision(
-            comm, RouteStatus.ROUTED, RoutingRule.PARTNER, evidence, account_ids=partner_ids
+            comm, RouteStatus.ROUTED, RoutingRule.PARTNER, evidence, partner_ids
         ), partner_ids
     if weak:
         resolved = _resolve_weak(
-            comm, index, memory, weak=weak, sender_accounts=sender_accounts, evidence=evidence
+            comm, index, memory, weak=weak, sender_accounts=set(sender_ids),
+            evidence=evidence,
         )
         return resolved, resolved.account_ids if resolved.rule in _EVIDENCE_RULES else None
     if broad:
@@ -308,6 +327,49 @@ def _judge(
     if internal:
         return _decision(comm, RouteStatus.INTERNAL, RoutingRule.INTERNAL_ONLY, evidence), None
     return _decision(comm, RouteStatus.UNROUTED, RoutingRule.AUTOMATED_ONLY, evidence), None
+
+
+def _rerouted(
+    comm: Communication, index: RoutingIndex
+) -> tuple[dict[str, _Verdict], set[str]]:
+    """Each participant's verdict with the sticky reroutes in force at the time of `comm`
+    applied, and the accounts the reroutes point at (empty when none applies)."""
+    verdicts: dict[str, _Verdict] = {}
+    by_override: set[str] = set()
+    at = comm.occurred_at
+    for participant in comm.participants:
+        raw = participant.address
+        verdict = index._verdict(raw)
+        rerouted = index._sticky(verdict, at)
+        if rerouted is not None:
+            verdict = rerouted
+            by_override.update(rerouted[4])
+        verdicts[raw] = verdict
+    return verdicts, by_override
+
+
+def _remember_evidence(
+    index: RoutingIndex,
+    cache: dict[Any, Evidence],
+    verdict: _Verdict,
+    rank: int,
+    by_value: bool,
+) -> Evidence:
+    """Build a verdict's evidence for the role of `rank` and cache it (bounded)."""
+    found = _evidence_of(verdict, _ROLE_AT[rank])
+    limit = index._cache_size
+    if len(cache) >= limit:
+        _make_room(cache, limit)
+    cache[verdict if by_value else verdict[0]] = found
+    return found
+
+
+def _counts(ids: list[str]) -> dict[str, int]:
+    """How many strong addresses point at each account."""
+    counts: dict[str, int] = {}
+    for account_id in ids:
+        counts[account_id] = counts.get(account_id, 0) + 1
+    return counts
 
 
 def _bulk(
@@ -331,7 +393,7 @@ def _bulk(
         return None
     spanned: dict[str, int] = dict(strong)
     for verdict in weak:
-        for account_id in verdict.accounts:
+        for account_id in verdict[4]:
             spanned.setdefault(account_id, 0)
     if is_list:
         assert headers is not None
@@ -372,8 +434,8 @@ def _too_broad(
 ) -> RoutingDecision:
     """Only too-broad hosts point anywhere: ambiguous between a capped list of their
     claimants (constant time whatever the number of claimants)."""
-    candidates = sorted({a for verdict in broad for a in verdict.accounts})
-    cap = max(len(v.accounts) for v in broad)
+    candidates = sorted({a for verdict in broad for a in verdict[4]})
+    cap = max(len(v[4]) for v in broad)
     return _decision(
         comm, RouteStatus.AMBIGUOUS, RoutingRule.TOO_BROAD, evidence,
         candidates=tuple(candidates[:cap]),
@@ -381,14 +443,12 @@ def _too_broad(
     )
 
 
-def _verdict_key(verdict: _Verdict) -> str:
-    return verdict.key
 
 
 def _resolve_weak(
     comm: Communication,
     index: RoutingIndex,
-    memory: Mapping[str, frozenset[str]] | None,
+    memory: Mapping[str, tuple[str, ...]] | None,
     *,
     weak: list[_Verdict],
     sender_accounts: set[str],
@@ -396,20 +456,20 @@ def _resolve_weak(
 ) -> RoutingDecision:
     """Intersect the weak candidate sets, then break ties: thread memory, the shared
     contact's primary account, account names in the subject; else the policy."""
-    weak = sorted(weak, key=_verdict_key)  # participants' order must not matter
+    weak = sorted(weak)  # by key (unique per entry): participants' order must not matter
     counts: dict[str, int] = {}
-    candidates = set(weak[0].accounts)
+    candidates = set(weak[0][4])
     union = set(candidates)
     for verdict in weak:
-        for account_id in verdict.accounts:
+        for account_id in verdict[4]:
             counts[account_id] = counts.get(account_id, 0) + 1
     for verdict in weak[1:]:
-        candidates.intersection_update(verdict.accounts)
-        union.update(verdict.accounts)
+        candidates.intersection_update(verdict[4])
+        union.update(verdict[4])
     if len(candidates) == 1:
         rule = (
             RoutingRule.HIERARCHY_OWNER
-            if all(v.kind is EvidenceKind.HIERARCHY_OWNER for v in weak)
+            if all(v[2] == EvidenceKind.HIERARCHY_OWNER for v in weak)
             else RoutingRule.WEAK_INTERSECTION
         )
         return _decision(
@@ -422,7 +482,7 @@ def _resolve_weak(
     # 1. thread memory
     remembered = memory.get(comm.thread_id) if memory and comm.thread_id is not None else None
     if remembered:
-        hit = candidates & remembered
+        hit = candidates.intersection(remembered)
         if hit:
             extra.append(
                 Evidence(
@@ -445,8 +505,8 @@ def _resolve_weak(
     if primary_of:
         hit = set()
         for verdict in weak:
-            if verdict.kind is EvidenceKind.SHARED_CONTACT:
-                primary = primary_of.get(verdict.key)
+            if verdict[2] == EvidenceKind.SHARED_CONTACT:
+                primary = primary_of.get(verdict[0])
                 if primary is not None and primary in candidates:
                     account_id = primary
                     hit.add(account_id)
@@ -455,7 +515,7 @@ def _resolve_weak(
                             kind=EvidenceKind.PRIMARY_ACCOUNT,
                             strength=Strength.TIEBREAK,
                             account_ids=(account_id,),
-                            address=verdict.key,
+                            address=verdict[0],
                             detail=f"{account_id} is the primary account of this shared contact",
                         )
                     )

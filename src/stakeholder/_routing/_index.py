@@ -42,13 +42,17 @@ from stakeholder._routing._addresses import (
     _AUTOMATED_HOSTS,
     _AUTOMATED_LOCAL,
     _BROAD,
+    _CONTACT,
     _INTERNAL,
     _INVALID,
     _NONE,
     _ROLE_RANK,
     _STRONG,
     _WEAK,
+    _evidence_of,
     _Verdict,
+    _verdict_args,
+    _VerdictArgs,
 )
 from stakeholder._routing._overrides import _override_key, _Overrides
 from stakeholder._routing._values import Evidence, EvidenceKind, Override, RoutingPolicy, Strength
@@ -79,9 +83,6 @@ class _DomainInfo:
     domain_sync: bool = False  # several claimants; `owner` put in domain sync by hand
 
 
-_VerdictArgs = tuple[int, "EvidenceKind", "Strength", tuple[str, ...], str]
-
-
 @attrs.frozen
 class _HostFacts:
     domain: str  # registrable domain (the host itself when it has none)
@@ -92,6 +93,16 @@ class _HostFacts:
     # the verdict of any address at this host that is not a known contact (nor an
     # automated local part): everything but the address itself, built once per host
     fallback: _VerdictArgs
+
+
+_UNIQUE_CONTACT: Final = EvidenceKind.UNIQUE_CONTACT.value
+_STRONG_VALUE: Final = Strength.STRONG.value
+# Every local part `_AUTOMATED_LOCAL` matches holds one of these words (both are
+# case-sensitive): searching for them first spares most addresses the pattern's
+# backtracking alternatives (tests/test_routing_properties.py checks the claim).
+_AUTOMATED_WORDS: Final = re.compile(
+    "reply|daemon|postmaster|delivery|bounce|calendar|notification|auto|owner|request"
+)
 
 
 _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
@@ -125,11 +136,14 @@ class RoutingIndex:
     """
 
     __slots__ = (
+        "_bulk_limit",
         "_by_canonical",
         "_cache_size",
         "_comm_overrides",
+        "_contact_details",
         "_contacts",
         "_domains",
+        "_evidence",
         "_excluded_addresses",
         "_has_sticky",
         "_hosts",
@@ -143,6 +157,7 @@ class RoutingIndex:
         "_patterns",
         "_personal",
         "_primary",
+        "_sticky_evidence",
         "_sticky_memo",
         "_thread_overrides",
         "accounts",
@@ -163,7 +178,12 @@ class RoutingIndex:
     _own_policy: OwnershipPolicy | None
     _overrides: _Overrides
     _sticky_memo: dict[tuple[str, int], _Verdict]
+    _bulk_limit: int
+    # per role rank: canonical address (a sticky reroute's: its verdict) -> evidence
+    _evidence: tuple[dict[str, Evidence], ...]
+    _sticky_evidence: tuple[dict[_Verdict, Evidence], ...]
     _contacts: dict[str, tuple[str, ...]]
+    _contact_details: dict[str, str]
     _domains: dict[str, _DomainInfo]
     _hosts: dict[str, _HostFacts]
     _internal: frozenset[str]
@@ -318,7 +338,10 @@ class RoutingIndex:
         self._memo = {}
         self._by_canonical = {}
         self._hosts = {}
+        self._evidence = tuple({} for _ in _ROLE_RANK)
+        self._contact_details = {}
         self._cache_size = cache_size
+        self._bulk_limit = policy.bulk_account_limit if policy.detect_bulk else -1
         return self
 
     def _set_overrides(self, filed: _Overrides) -> None:
@@ -326,6 +349,7 @@ class RoutingIndex:
         self._comm_overrides = filed.by_comm
         self._thread_overrides = filed.by_thread
         self._sticky_memo = {}
+        self._sticky_evidence = tuple({} for _ in _ROLE_RANK)
         self._has_sticky = bool(filed.by_address or filed.by_host)
 
     def with_overrides(self, overrides: Iterable[Override]) -> RoutingIndex:
@@ -348,28 +372,37 @@ class RoutingIndex:
 
     def _sticky(self, verdict: _Verdict, at: dt.datetime) -> _Verdict | None:
         """The verdict of a sticky reroute in force for this address at `at`, if any."""
-        if verdict.cls == _INVALID:
+        key, cls, _, _, _, detail = verdict
+        if cls == _INVALID:
             return None
-        override = self._overrides.sticky(verdict.key, at)
+        override = self._overrides.sticky(key, at)
         if override is None:
             return None
-        memo_key = (verdict.key, id(override))
+        memo_key = (key, id(override))
         found = self._sticky_memo.get(memo_key)
         if found is None:
             target = override.address or f"every address at {override.host}"
-            found = _Verdict(
-                verdict.key,
+            found = (
+                key,
                 _STRONG,
-                EvidenceKind.OVERRIDE,
-                Strength.STRONG,
+                EvidenceKind.OVERRIDE.value,
+                Strength.STRONG.value,
                 override.account_ids,
                 f"rerouted by {override.author} from {override.at.isoformat()} "
                 f"({target}): {override.reason} (routes it to "
-                f"{', '.join(override.account_ids)}; before it: {verdict.detail})",
+                f"{', '.join(override.account_ids)}; before it: {detail})",
             )
-            found.by_contact = False
             self._sticky_memo[memo_key] = found
         return found
+
+    def _forget(self) -> None:
+        """Empty every per-address and per-host cache (benchmarks measure a cold index)."""
+        caches: list[dict[Any, Any]] = [
+            self._memo, self._by_canonical, self._hosts, self._sticky_memo,
+            *self._evidence, *self._sticky_evidence,
+        ]
+        for cache in caches:
+            cache.clear()
 
     @property
     def internal_domains(self) -> frozenset[str]:
@@ -383,8 +416,7 @@ class RoutingIndex:
 
     def evidence_for(self, address: str, role: Role | str = Role.TO) -> Evidence:
         """The evidence one address gives on its own (as a participant in `role`)."""
-        role = Role(role)
-        return self._verdict(address).evidence(_ROLE_RANK[role.value], role)
+        return _evidence_of(self._verdict(address), Role(role))
 
     def __repr__(self) -> str:
         return (
@@ -411,11 +443,11 @@ class RoutingIndex:
             inside = self._malformed_internal(raw, parts.reason)
             if inside is not None:
                 return inside
-            return _Verdict(
+            return (
                 raw,
                 _INVALID,
-                EvidenceKind.INVALID,
-                Strength.SET_ASIDE,
+                EvidenceKind.INVALID.value,
+                Strength.SET_ASIDE.value,
                 (),
                 f"not a valid email address ({parts.reason}); set aside",
             )
@@ -450,11 +482,11 @@ class RoutingIndex:
             or not self._is_internal(host)
         ):
             return None
-        return _Verdict(
+        return (
             f"{local}@{host}",
             _INTERNAL,
-            EvidenceKind.INTERNAL,
-            Strength.SET_ASIDE,
+            EvidenceKind.INTERNAL.value,
+            Strength.SET_ASIDE.value,
             (),
             f"internal: {host} is one of our own domains; malformed local part "
             f"({reason}); set aside",
@@ -539,7 +571,7 @@ class RoutingIndex:
         a known contact: internal, automated host, domain owner, shared domain, personal
         mail domain or unknown domain, in the order of the rules."""
         if internal:
-            return (
+            return _verdict_args(
                 _INTERNAL,
                 EvidenceKind.INTERNAL,
                 Strength.SET_ASIDE,
@@ -549,7 +581,7 @@ class RoutingIndex:
         if automated:
             return _AUTOMATED_ARGS
         if info is not None and info.domain_sync and info.owner is not None:
-            return (
+            return _verdict_args(
                 _STRONG,
                 EvidenceKind.PARTNER if info.owner in self._partners else (
                     EvidenceKind.DOMAIN_OWNER
@@ -562,7 +594,7 @@ class RoutingIndex:
             )
         if info is not None and info.too_broad and info.owner is None:
             cap = self.policy.too_broad_candidates
-            return (
+            return _verdict_args(
                 _BROAD,
                 EvidenceKind.TOO_BROAD,
                 Strength.NONE,
@@ -574,7 +606,7 @@ class RoutingIndex:
         if info is not None and info.contact_sync and info.owner is None and (
             info.status is DomainStatus.UNIQUE
         ):
-            return (
+            return _verdict_args(
                 _NONE,
                 EvidenceKind.CONTACT_SYNC,
                 Strength.NONE,
@@ -586,7 +618,7 @@ class RoutingIndex:
             if info.status is DomainStatus.UNIQUE and info.owner is not None:
                 owner = info.owner
                 if owner in self._partners:
-                    return (
+                    return _verdict_args(
                         _STRONG,
                         EvidenceKind.PARTNER,
                         Strength.STRONG,
@@ -594,7 +626,7 @@ class RoutingIndex:
                         f"not a known contact, but {domain} is owned by partner account "
                         f"{owner} alone",
                     )
-                return (
+                return _verdict_args(
                     _STRONG,
                     EvidenceKind.DOMAIN_OWNER,
                     Strength.STRONG,
@@ -603,7 +635,7 @@ class RoutingIndex:
                 )
             between = _some(info.claimants)
             if info.owner is not None:
-                return (
+                return _verdict_args(
                     _WEAK,
                     EvidenceKind.HIERARCHY_OWNER,
                     Strength.WEAK,
@@ -612,7 +644,7 @@ class RoutingIndex:
                     f"whose common parent {info.owner} owns it for unknown addresses",
                 )
             if info.claimants:
-                return (
+                return _verdict_args(
                     _WEAK,
                     EvidenceKind.SHARED_DOMAIN,
                     Strength.WEAK,
@@ -620,7 +652,7 @@ class RoutingIndex:
                     f"not a known contact; {domain} is {info.status.value} between {between}",
                 )
         if excluded is not None:
-            return (
+            return _verdict_args(
                 _NONE,
                 EvidenceKind.EXCLUDED,
                 Strength.NONE,
@@ -629,14 +661,14 @@ class RoutingIndex:
                 f"({excluded}: forwarders, relays and the like)",
             )
         if personal is not None:
-            return (
+            return _verdict_args(
                 _NONE,
                 EvidenceKind.PERSONAL,
                 Strength.NONE,
                 (),
                 f"not a known contact; {domain} is a personal ({personal}) mail domain",
             )
-        return (
+        return _verdict_args(
             _NONE,
             EvidenceKind.UNKNOWN_DOMAIN,
             Strength.NONE,
@@ -646,50 +678,51 @@ class RoutingIndex:
         )
 
     def _classify_valid(self, key: str, local: str, host: str) -> _Verdict:
-        facts = self._host(host)
+        facts = self._hosts.get(host) or self._host(host)
         if facts.internal or facts.automated:  # the host decides, whoever the address is
-            return _Verdict(key, *facts.fallback)
-        if _AUTOMATED_LOCAL.fullmatch(local) is not None:
-            return _Verdict(key, *_AUTOMATED_ARGS)
+            return (key, *facts.fallback)
+        if (
+            _AUTOMATED_WORDS.search(local) is not None
+            and _AUTOMATED_LOCAL.fullmatch(local) is not None
+        ):
+            return (key, *_AUTOMATED_ARGS)
         accounts = self._contacts.get(key)
-        if accounts is None and self._excluded_addresses and key in self._excluded_addresses:
-            return _Verdict(
-                key,
-                _NONE,
-                EvidenceKind.EXCLUDED,
-                Strength.NONE,
-                (),
-                "not a known contact; the address is excluded from domain evidence",
-            )
-        if accounts is not None:
-            if len(accounts) == 1:
-                (account_id,) = accounts
-                if account_id in self._partners:
-                    return _Verdict(
-                        key,
-                        _STRONG,
-                        EvidenceKind.PARTNER,
-                        Strength.STRONG,
-                        accounts,
-                        f"known contact of partner account {account_id} only",
-                    )
-                return _Verdict(
+        if accounts is None:
+            if self._excluded_addresses and key in self._excluded_addresses:
+                return (
+                    key,
+                    _NONE,
+                    EvidenceKind.EXCLUDED.value,
+                    Strength.NONE.value,
+                    (),
+                    "not a known contact; the address is excluded from domain evidence",
+                )
+            return (key, *facts.fallback)
+        if len(accounts) == 1:
+            (account_id,) = accounts
+            if account_id in self._partners:
+                return (
                     key,
                     _STRONG,
-                    EvidenceKind.UNIQUE_CONTACT,
-                    Strength.STRONG,
+                    EvidenceKind.PARTNER.value,
+                    Strength.STRONG.value,
                     accounts,
-                    f"known contact of {account_id} only",
+                    f"known contact of partner account {account_id} only",
                 )
-            return _Verdict(
-                key,
-                _WEAK,
-                EvidenceKind.SHARED_CONTACT,
-                Strength.WEAK,
-                accounts,
-                f"known contact of several accounts: {', '.join(accounts)}",
-            )
-        return _Verdict(key, *facts.fallback)
+            detail = self._contact_details.get(account_id)
+            if detail is None:  # one string per account, shared by its contacts
+                detail = self._contact_details[account_id] = (
+                    f"known contact of {account_id} only"
+                )
+            return (key, _CONTACT, _UNIQUE_CONTACT, _STRONG_VALUE, accounts, detail)
+        return (
+            key,
+            _WEAK,
+            EvidenceKind.SHARED_CONTACT.value,
+            Strength.WEAK.value,
+            accounts,
+            f"known contact of several accounts: {', '.join(accounts)}",
+        )
 
     # ---------------------------------------------------------------- per account
 
