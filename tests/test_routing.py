@@ -564,6 +564,13 @@ def test_a_full_address_cache_forgets_its_older_half() -> None:
     assert addresses[-1] in small._memo
     assert addresses[0] not in small._memo
     assert small.evidence_for(addresses[0]) == build().evidence_for(addresses[0])
+    # the evidence cached per address and role is bounded the same way
+    seq = [
+        comm(f"m{i}", addresses[i], f"x{i}@globex.com", "homer@globex.com")
+        for i in range(len(addresses))
+    ]
+    assert list(route_many(seq, small)) == list(route_many(seq, build()))
+    assert all(len(cache) <= 8 for cache in small._evidence)
 
 
 def test_internationalised_addresses_match_in_either_form() -> None:

@@ -110,9 +110,9 @@ _HOST_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 DEFAULT_CACHE_SIZE: Final = 1 << 15
-"""Addresses (and hosts) whose verdicts a `RoutingIndex` keeps (32,768; about 0.6 KB
-each with its cache entries, so some 20 MB at most): when full, the older half is
-forgotten."""
+"""Addresses (and hosts, and each address's evidence per role) whose verdicts a
+`RoutingIndex` keeps (32,768; about 0.4 KB an address with its cache entries, so some
+13 MB for a full cache): when full, the older half is forgotten."""
 
 
 def _make_room(cache: dict[str, Any], size: int) -> None:
@@ -226,7 +226,7 @@ class RoutingIndex:
           latest `at` wins, ties broken on author, then reason.
         - `cache_size` (`DEFAULT_CACHE_SIZE`, 32,768): how many distinct addresses (and
           hosts) the index remembers the verdict of; when full it forgets the older half
-          (bounds memory in long-running processes: about 0.6 KB per address). Raise it
+          (bounds memory in long-running processes: about 0.4 KB per address). Raise it
           for a warm index over a larger set of addresses.
         """
         if cache_size < 1:
