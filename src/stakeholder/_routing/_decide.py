@@ -127,9 +127,12 @@ def _decide(
 ) -> RoutingDecision:
     """Route `comm`; with a batch's `memory`, use and update its thread memory."""
     decision, learned = _judge(comm, index, memory)
-    if memory is not None and learned and comm.thread_id is not None:
-        memory.learn(comm.thread_id, learned)
-    if index._comm_overrides or index._thread_overrides:
+    thread_id = comm.thread_id
+    if learned and memory is not None and thread_id is not None:
+        memory.learn(thread_id, learned)
+    by_comm = index._comm_overrides
+    by_thread = index._thread_overrides
+    if (by_comm and comm.id in by_comm) or (by_thread and thread_id in by_thread):
         override = index._override(comm)
         if override is not None:
             # the override decides; thread memory still learns what the evidence said,
@@ -255,19 +258,22 @@ def _judge(
                 )
                 return _decision(comm, RouteStatus.ROUTED, rule, evidence, single), single
         # most participants first, then the sender's accounts, then id
-        senders = set(sender_ids)
+        senders: AbstractSet[str] = _NOTHING
         if len(strong_ids) == len(distinct):  # one participant each: sender's, then id
-            order = sorted(distinct)
-            if len(senders) == 1:  # the usual sender: one address of one account
-                (sender,) = senders
-                if sender in distinct and order[0] != sender:
+            order = sorted(strong_ids)
+            if len(sender_ids) == 1:  # the usual sender: one address of one account
+                sender = sender_ids[0]
+                if order[0] != sender and sender in distinct:
                     order.remove(sender)
                     order.insert(0, sender)
-            elif senders and not senders.isdisjoint(distinct):
-                order = [a for a in order if a in senders] + [
-                    a for a in order if a not in senders
-                ]
+            elif sender_ids:
+                senders = set(sender_ids)
+                if not senders.isdisjoint(distinct):
+                    order = [a for a in order if a in senders] + [
+                        a for a in order if a not in senders
+                    ]
         else:
+            senders = set(sender_ids)
             counts = _counts(strong_ids)
             order = sorted(distinct, key=lambda a: (-counts[a], a not in senders, a))
         if partners.isdisjoint(order):
@@ -292,7 +298,8 @@ def _judge(
         partner_ids = tuple(associated)
         if weak:
             resolved = _resolve_weak(
-                comm, index, memory, weak=weak, sender_accounts=senders, evidence=evidence
+                comm, index, memory, weak=weak, sender_accounts=set(sender_ids),
+                evidence=evidence,
             )
             if resolved.account_ids and resolved.account_ids[0] not in partners:
                 account_ids = (resolved.account_ids[0], *partner_ids)
