@@ -5,6 +5,7 @@ and the CTA model other layers use."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import attrs
 import pytest
@@ -414,32 +415,20 @@ def test_open_checked_equals_cta_open(  # noqa: PLR0917 - hypothesis passes thes
     source = CtaSource.rule(rule_id)
     key = default_dedupe_key(account_id, source)
     pairs = tuple(sorted(details.items()))
-    expected = CTA.open(
-        account_id=account_id,
-        source=source,
-        type="non-compliance",
-        reason="missed",
-        category=category,
-        priority=priority,
-        at=at,
-        assignee=assignee,
-        details=pairs,
-        due_at=due_at,
-        dedupe_key=key,
-    )
-    built = open_checked(
-        account_id=account_id,
-        source=source,
-        type="non-compliance",
-        reason="missed",
-        category=category,
-        priority=priority,
-        at=at,
-        stamp=id_stamp(at),
-        assignee=assignee,
-        details=pairs,
-        due_at=due_at,
-        dedupe_key=key,
-    )
+    fields: dict[str, Any] = {
+        "account_id": account_id,
+        "source": source,
+        "type": "non-compliance",
+        "reason": "missed",
+        "category": category,
+        "priority": priority,
+        "at": at,
+        "assignee": assignee,
+        "details": pairs,
+        "due_at": due_at,
+        "dedupe_key": key,
+    }
+    expected = CTA.open(**fields)
+    built = open_checked(**fields, stamp=id_stamp(at))
     assert built == expected
     assert attrs.evolve(built) == expected  # the checks accept what it built

@@ -35,3 +35,32 @@ def test_importing_and_using_the_library_opens_no_socket() -> None:
 
     assert stakeholder.registrable_domain("a.b.example.co.uk") == "example.co.uk"
     assert str(stakeholder.EmailAddress.parse("Jane <JANE@Bücher.de>")) == "jane@xn--bcher-kva.de"
+
+
+def test_network_capable_adapters_load_only_when_asked_for() -> None:
+    """The PostgreSQL back end (psycopg) and the notification adapters (smtplib, httpx)
+    are imported by the call that needs them, never by importing the library, its
+    storage layer or its CLI, nor by working on the embedded SQLite store; asking for
+    the PostgreSQL store is what loads its driver."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import stakeholder, stakeholder.storage, stakeholder.cli, stakeholder.alerts
+from stakeholder.storage import open_store
+store = open_store("sqlite:///:memory:")
+store.close()
+adapters = ("psycopg", "psycopg_pool", "stakeholder.storage._postgres", "smtplib", "httpx")
+print(",".join(m for m in adapters if m in sys.modules))
+try:
+    open_store("postgresql://user@127.0.0.1:1/none")
+except Exception:
+    pass
+print("stakeholder.storage._postgres" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.splitlines()
+    assert out[0] == ""
+    assert out[1] == "True"

@@ -372,7 +372,7 @@ def _remember_evidence(
 
 
 def _counts(ids: list[str]) -> dict[str, int]:
-    """How many strong addresses point at each account."""
+    """How many addresses point at each account."""
     counts: dict[str, int] = {}
     for account_id in ids:
         counts[account_id] = counts.get(account_id, 0) + 1
@@ -464,12 +464,9 @@ def _resolve_weak(
     """Intersect the weak candidate sets, then break ties: thread memory, the shared
     contact's primary account, account names in the subject; else the policy."""
     weak = sorted(weak)  # by key (unique per entry): participants' order must not matter
-    counts: dict[str, int] = {}
+    counts = _counts([account_id for verdict in weak for account_id in verdict[4]])
     candidates = set(weak[0][4])
     union = set(candidates)
-    for verdict in weak:
-        for account_id in verdict[4]:
-            counts[account_id] = counts.get(account_id, 0) + 1
     for verdict in weak[1:]:
         candidates.intersection_update(verdict[4])
         union.update(verdict[4])
