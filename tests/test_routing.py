@@ -573,6 +573,38 @@ def test_a_full_address_cache_forgets_its_older_half() -> None:
     assert all(len(cache) <= 8 for cache in small._evidence)
 
 
+def test_spellings_of_one_address_share_a_verdict_whichever_comes_first() -> None:
+    """A plain canonical address is memoised once (the canonical map keeps only the
+    spellings that differ from their canonical form); any spelling, seen before or after
+    it, with a roomy or a tiny cache, gives the evidence a fresh index gives."""
+    spellings = [
+        "wile@acme.com", "Wile <WILE@acme.com>", '"W" <wile+deals@ACME.com>',
+        "homer@globex.com", "Homer <Homer@Globex.com>", "homer+x@globex.com",
+        "new@acme.com", "NEW@ACME.COM", "me@ourco.io", "Me <ME@ourco.io>",
+    ]
+    fresh = {s: build().evidence_for(s) for s in spellings}
+    for size in (1, 2, 1 << 10):
+        for order in (spellings, spellings[::-1], spellings[1::2] + spellings[::2]):
+            shared = build(cache_size=size)
+            for _ in range(2):
+                for s in order:
+                    assert shared.evidence_for(s) == fresh[s], (size, s)
+            assert len(shared._by_canonical) <= size
+    # the canonical map holds a key only when a spelling that is not already canonical
+    # was classified before the plain address was
+    roomy = build()
+    for s in spellings:
+        roomy.evidence_for(s)
+    assert not roomy._by_canonical
+    assert len(roomy._memo) == len(spellings)
+    roomy = build()
+    for s in spellings[::-1]:
+        roomy.evidence_for(s)
+    assert sorted(roomy._by_canonical) == [
+        "homer@globex.com", "me@ourco.io", "new@acme.com", "wile@acme.com"
+    ]
+
+
 def test_internationalised_addresses_match_in_either_form() -> None:
     accounts = (Account("buch", "Bücher GmbH", domains=["bücher.de"]),
                 Account("att", "AT&T (US)", domains=["att.com"]),

@@ -328,9 +328,10 @@ def _fast_path(text: str) -> tuple[str, str] | None:
         return None
     if domain.rpartition(".")[2] in _SPECIAL_USE_TLDS:
         return None
-    for special in _SPECIAL_USE_MULTI:  # pragma: no cover - email-validator lists none today
-        if domain == special or domain.endswith("." + special):
-            return None
+    if _SPECIAL_USE_MULTI:  # pragma: no cover - email-validator lists none today
+        for special in _SPECIAL_USE_MULTI:
+            if domain == special or domain.endswith("." + special):
+                return None
     return local, domain
 
 
@@ -529,9 +530,10 @@ def _parse_parts(raw: str) -> tuple[str, str] | InvalidEmail:
             return exc
         return address.local, address.domain
     local = fast[0].lower()  # _canonical_local under the default policy, inlined
-    head, sep, _tail = local.partition("+")
-    if sep and head and not head.endswith("."):
-        local = head
+    if "+" in local:
+        head, _, _tail = local.partition("+")
+        if head and not head.endswith("."):
+            local = head
     return local, fast[1]
 
 

@@ -183,8 +183,8 @@ def _judge(
     for participant in comm.participants:
         raw = participant.address
         verdict = memo_get(raw)
-        if verdict is None:
-            verdict = index._verdict(raw)
+        if verdict is None:  # (a sticky reroute's verdicts hold every participant)
+            verdict = index._remember(raw)
         rank = _RANK_OF[participant.role]
         key, cls, _, _, accounts, _ = verdict
         current = best.get(key)

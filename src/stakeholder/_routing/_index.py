@@ -115,7 +115,7 @@ DEFAULT_CACHE_SIZE: Final = 1 << 15
 13 MB for a full cache): when full, the older half is forgotten."""
 
 
-def _make_room(cache: dict[str, Any], size: int) -> None:
+def _make_room(cache: dict[Any, Any], size: int) -> None:
     """Forget the older half of a full `cache` (insertion order): an address seen again
     since it was first cached is still classified again, but a working set smaller than
     half the cache stays warm, which starting afresh would not keep."""
@@ -430,6 +430,10 @@ class RoutingIndex:
         found = self._memo.get(raw)
         if found is not None:
             return found
+        return self._remember(raw)
+
+    def _remember(self, raw: str) -> _Verdict:
+        """Classify an address the memo does not hold, and memoise it (bounded)."""
         verdict = self._classify(raw)
         memo = self._memo
         if len(memo) >= self._cache_size:
@@ -453,7 +457,12 @@ class RoutingIndex:
             )
         local, host = parts
         key = f"{local}@{host}"
-        found = self._by_canonical.get(key)
+        if key == raw:
+            # already canonical (most addresses): the memo keeps its verdict under the
+            # same string, so the canonical map need not; other spellings look there
+            found = self._by_canonical.get(key)
+            return found if found is not None else self._classify_valid(raw, local, host)
+        found = self._by_canonical.get(key) or self._memo.get(key)
         if found is None:
             found = self._classify_valid(key, local, host)
             by_canonical = self._by_canonical
