@@ -328,10 +328,9 @@ def _fast_path(text: str) -> tuple[str, str] | None:
         return None
     if domain.rpartition(".")[2] in _SPECIAL_USE_TLDS:
         return None
-    if _SPECIAL_USE_MULTI:  # pragma: no cover - email-validator lists none today
-        for special in _SPECIAL_USE_MULTI:
-            if domain == special or domain.endswith("." + special):
-                return None
+    for special in _SPECIAL_USE_MULTI:  # pragma: no cover - email-validator lists none today
+        if domain == special or domain.endswith("." + special):
+            return None
     return local, domain
 
 

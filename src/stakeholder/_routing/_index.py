@@ -115,7 +115,7 @@ DEFAULT_CACHE_SIZE: Final = 1 << 15
 13 MB for a full cache): when full, the older half is forgotten."""
 
 
-def _make_room(cache: dict[Any, Any], size: int) -> None:
+def _make_room(cache: dict[str, Any], size: int) -> None:
     """Forget the older half of a full `cache` (insertion order): an address seen again
     since it was first cached is still classified again, but a working set smaller than
     half the cache stays warm, which starting afresh would not keep."""
